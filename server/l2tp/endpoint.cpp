@@ -1,0 +1,248 @@
+#include "server/l2tp/endpoint.hpp"
+
+#include <cstdio>
+
+namespace l2tpvpn::l2tp {
+
+PeerAddress PeerAddress::v4(uint32_t ip, uint16_t port) {
+  PeerAddress p;
+  p.family = Family::kV4;
+  p.ip[0] = static_cast<uint8_t>(ip >> 24);
+  p.ip[1] = static_cast<uint8_t>(ip >> 16);
+  p.ip[2] = static_cast<uint8_t>(ip >> 8);
+  p.ip[3] = static_cast<uint8_t>(ip);
+  p.port = port;
+  return p;
+}
+
+std::string PeerAddress::host_string() const {
+  char buf[64];
+  if (family == Family::kV4) {
+    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
+    return buf;
+  }
+  std::string out;
+  for (int i = 0; i < 16; i += 2) {
+    std::snprintf(buf, sizeof buf, "%s%x", i ? ":" : "", (ip[i] << 8) | ip[i + 1]);
+    out += buf;
+  }
+  return out;
+}
+
+std::string PeerAddress::to_string() const {
+  std::string h = host_string();
+  if (family == Family::kV6) h = "[" + h + "]";
+  return h + ":" + std::to_string(port);
+}
+
+Endpoint::Endpoint(L2tpConfig config, RandomFn random, AdmissionFn admission)
+    : config_(std::move(config)), random_(std::move(random)), admission_(std::move(admission)) {}
+
+std::vector<Action> Endpoint::take_actions() {
+  reap();
+  return std::exchange(actions_, {});
+}
+
+Tunnel* Endpoint::find(uint16_t id) {
+  auto it = tunnels_.find(id);
+  return it == tunnels_.end() ? nullptr : it->second.get();
+}
+
+const Tunnel* Endpoint::tunnel(uint16_t id) const {
+  auto it = tunnels_.find(id);
+  return it == tunnels_.end() ? nullptr : it->second.get();
+}
+
+std::vector<const Tunnel*> Endpoint::tunnels() const {
+  std::vector<const Tunnel*> out;
+  for (const auto& [id, t] : tunnels_) out.push_back(t.get());
+  return out;
+}
+
+size_t Endpoint::live_tunnel_count() const {
+  size_t n = 0;
+  for (const auto& [id, t] : tunnels_)
+    if (t->state() != TunnelState::kClosing && t->state() != TunnelState::kDead) ++n;
+  return n;
+}
+
+size_t Endpoint::tunnels_to(const PeerAddress& peer) const {
+  size_t n = 0;
+  for (const auto& [id, t] : tunnels_)
+    if (t->peer().same_host(peer) && t->state() != TunnelState::kClosing && t->state() != TunnelState::kDead) ++n;
+  return n;
+}
+
+std::optional<uint16_t> Endpoint::allocate_tunnel_id() {
+  // Random and non-zero; a held (closing) tunnel keeps its ID until it is reaped, so IDs are never reused while
+  // the peer may still send to the old tunnel.
+  if (tunnels_.size() >= 65535) return std::nullopt;
+  for (int tries = 0; tries < 64; ++tries) {
+    uint8_t b[2];
+    random_(b);
+    uint16_t id = static_cast<uint16_t>(b[0] << 8 | b[1]);
+    if (id != 0 && !tunnels_.count(id)) return id;
+  }
+  for (uint32_t id = 1; id <= 65535; ++id)
+    if (!tunnels_.count(static_cast<uint16_t>(id))) return static_cast<uint16_t>(id);
+  return std::nullopt;
+}
+
+Tunnel& Endpoint::create(TimePoint now, uint16_t id, const PeerAddress& peer, bool initiator) {
+  auto t = std::make_unique<Tunnel>(TunnelContext{config_, random_, actions_, drops_}, id, peer, initiator, now);
+  Tunnel& ref = *t;
+  tunnels_.emplace(id, std::move(t));
+  ++stats_.tunnels_created;
+  return ref;
+}
+
+std::optional<uint16_t> Endpoint::open_tunnel(TimePoint now, const PeerAddress& peer) {
+  if (live_tunnel_count() >= config_.max_tunnels) return std::nullopt;
+  auto id = allocate_tunnel_id();
+  if (!id) return std::nullopt;
+  uint64_t tie = 0;
+  random_(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&tie), sizeof tie));
+  create(now, *id, peer, true).start(now, tie);
+  return id;
+}
+
+std::optional<uint16_t> Endpoint::open_call(TimePoint now, uint16_t tunnel_id, CallDirection direction,
+                                            const std::string& number) {
+  Tunnel* t = find(tunnel_id);
+  if (!t) return std::nullopt;
+  return t->open_call(now, direction, number);
+}
+
+void Endpoint::close_session(TimePoint now, uint16_t tunnel_id, uint16_t session_id, ResultCode result,
+                             std::optional<PppDisconnectCause> cause) {
+  if (Tunnel* t = find(tunnel_id)) t->close_session(now, session_id, std::move(result), std::move(cause));
+}
+
+void Endpoint::close_tunnel(TimePoint now, uint16_t tunnel_id, ResultCode result) {
+  if (Tunnel* t = find(tunnel_id)) t->close(now, std::move(result));
+}
+
+void Endpoint::close_all(TimePoint now, ResultCode result) {
+  for (auto& [id, t] : tunnels_) t->close(now, result);
+}
+
+void Endpoint::send_data(uint16_t tunnel_id, uint16_t session_id, ByteView ppp) {
+  if (Tunnel* t = find(tunnel_id)) t->send_data(session_id, ppp);
+}
+
+void Endpoint::on_datagram(TimePoint now, const PeerAddress& from, ByteView datagram) {
+  ++stats_.datagrams;
+  auto packet = decode_packet(datagram);
+  if (!packet) {
+    ++drops_[std::string("header_") + std::string(to_string(packet.error()))];
+    return;
+  }
+  const Header& h = packet->header;
+  if (!h.control) {
+    ++stats_.data;
+    Tunnel* t = find(h.tunnel_id);
+    if (!t || !t->peer().same_host(from)) {
+      ++drops_["data_unknown_tunnel"];
+      return;
+    }
+    t->on_data(*packet);
+    return;
+  }
+  ++stats_.control;
+  if (h.tunnel_id == 0) {
+    on_sccrq(now, from, *packet);
+    return;
+  }
+  Tunnel* t = find(h.tunnel_id);
+  if (!t) {
+    ++drops_["unknown_tunnel"];
+    return;
+  }
+  if (!t->peer().same_host(from)) {
+    ++drops_["wrong_peer"];
+    return;
+  }
+  t->on_control(now, *packet);
+}
+
+void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& packet) {
+  // Only an SCCRQ may be sent to tunnel 0 (§3.1: the peer does not know our ID yet). Decoding here costs one
+  // parse of a short message; the new tunnel decodes it again when its channel delivers it.
+  DecodeOptions opts;
+  opts.secret = as_bytes(config_.secret);
+  auto m = decode_message(packet.payload, opts);
+  if (!m) {
+    ++drops_[std::string("tunnel0_") + std::string(to_string(m.error().kind))];
+    return;
+  }
+  if (m->type != MessageType::kSccrq) {
+    ++drops_["tunnel0_not_sccrq"];
+    return;
+  }
+  // A retransmitted SCCRQ belongs to the tunnel it already created: same peer, same Assigned Tunnel ID.
+  for (auto& [id, t] : tunnels_) {
+    if (t->peer() == from && !t->tie_breaker() && t->peer_id() == *m->assigned_tunnel_id &&
+        t->state() != TunnelState::kDead) {
+      t->on_control(now, packet);
+      return;
+    }
+  }
+  if (admission_ && !admission_(from)) {
+    ++drops_["not_admitted"];
+    return;
+  }
+  // §4.4.3 tie breaker: we have our own SCCRQ outstanding to this peer, and both carry a tie breaker.
+  if (m->tie_breaker) {
+    for (auto& [id, t] : tunnels_) {
+      if (!t->peer().same_host(from) || t->state() != TunnelState::kWaitCtlReply || !t->tie_breaker()) continue;
+      if (*t->tie_breaker() < *m->tie_breaker) {  // ours wins: ignore theirs
+        ++drops_["tie_breaker_lost_by_peer"];
+        return;
+      }
+      // Theirs wins (or a tie: both are discarded). Our attempt is dropped without a StopCCN.
+      t->close(now, ResultCode{result::kStopChannelExists, error::kNoError, "tie breaker"});
+      if (*t->tie_breaker() == *m->tie_breaker) {
+        ++drops_["tie_breaker_equal"];
+        return;
+      }
+    }
+  }
+  if (live_tunnel_count() >= config_.max_tunnels || tunnels_to(from) >= config_.max_tunnels_per_peer) {
+    ++drops_["tunnel_limit"];
+    return;
+  }
+  auto id = allocate_tunnel_id();
+  if (!id) {
+    ++drops_["tunnel_ids_exhausted"];
+    return;
+  }
+  create(now, *id, from, false).on_control(now, packet);
+}
+
+void Endpoint::on_timer(TimePoint now) {
+  for (auto& [id, t] : tunnels_) {
+    auto d = t->next_deadline();
+    if (d && *d <= now) t->on_timer(now);
+  }
+  reap();
+}
+
+std::optional<TimePoint> Endpoint::next_deadline() const {
+  std::optional<TimePoint> best;
+  for (const auto& [id, t] : tunnels_) {
+    auto d = t->next_deadline();
+    if (d && (!best || *d < *best)) best = d;
+  }
+  return best;
+}
+
+void Endpoint::reap() {
+  for (auto it = tunnels_.begin(); it != tunnels_.end();) {
+    if (it->second->state() == TunnelState::kDead)
+      it = tunnels_.erase(it);
+    else
+      ++it;
+  }
+}
+
+}  // namespace l2tpvpn::l2tp

@@ -1,0 +1,77 @@
+// An L2TP node (LNS or LAC): demultiplexes datagrams to tunnels, creates tunnels for SCCRQs that pass admission,
+// allocates tunnel IDs, applies the tie breaker (§4.4.3) and the limits, and counts what it drops. Sans-IO: the
+// driver feeds datagrams and time and executes the returned actions.
+//
+// Thread-safety: none; one thread drives an Endpoint.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "server/l2tp/events.hpp"
+#include "server/l2tp/tunnel.hpp"
+
+namespace l2tpvpn::l2tp {
+
+// RFC 3193 step 3: decides whether a peer may open a tunnel (the daemon consults the IPsec SA registry).
+// Returning false drops the SCCRQ silently and counts it under "not_admitted".
+using AdmissionFn = std::function<bool(const PeerAddress&)>;
+
+struct EndpointStats {
+  uint64_t datagrams = 0;
+  uint64_t control = 0;
+  uint64_t data = 0;
+  uint64_t tunnels_created = 0;
+  uint64_t sessions_established = 0;
+};
+
+class Endpoint {
+ public:
+  Endpoint(L2tpConfig config, RandomFn random, AdmissionFn admission = {});
+
+  // One UDP datagram from `from`. Never throws; garbage is dropped and counted.
+  void on_datagram(TimePoint now, const PeerAddress& from, ByteView datagram);
+  void on_timer(TimePoint now);
+  std::optional<TimePoint> next_deadline() const;
+  std::vector<Action> take_actions();
+
+  // LAC side: opens a tunnel to `peer` (SCCRQ). Returns the local tunnel ID, nullopt at the tunnel limit.
+  std::optional<uint16_t> open_tunnel(TimePoint now, const PeerAddress& peer);
+  // Places a call on a tunnel (queued until the tunnel is up). Returns the local session ID.
+  std::optional<uint16_t> open_call(TimePoint now, uint16_t tunnel_id, CallDirection direction,
+                                    const std::string& number = {});
+  void close_session(TimePoint now, uint16_t tunnel_id, uint16_t session_id, ResultCode result,
+                     std::optional<PppDisconnectCause> cause = std::nullopt);
+  void close_tunnel(TimePoint now, uint16_t tunnel_id, ResultCode result);
+  // Closes every tunnel (StopCCN result 6, "shutting down"), e.g. on SIGTERM.
+  void close_all(TimePoint now, ResultCode result);
+  void send_data(uint16_t tunnel_id, uint16_t session_id, ByteView ppp);
+
+  const Tunnel* tunnel(uint16_t id) const;
+  std::vector<const Tunnel*> tunnels() const;
+  size_t live_tunnel_count() const;  // established or connecting, not closing/dead
+  const DropCounters& drops() const { return drops_; }
+  const EndpointStats& stats() const { return stats_; }
+  const L2tpConfig& config() const { return config_; }
+
+ private:
+  Tunnel* find(uint16_t id);
+  std::optional<uint16_t> allocate_tunnel_id();
+  size_t tunnels_to(const PeerAddress& peer) const;
+  Tunnel& create(TimePoint now, uint16_t id, const PeerAddress& peer, bool initiator);
+  void on_sccrq(TimePoint now, const PeerAddress& from, const Packet& packet);
+  void reap();
+
+  L2tpConfig config_;
+  RandomFn random_;
+  AdmissionFn admission_;
+  std::vector<Action> actions_;
+  DropCounters drops_;
+  EndpointStats stats_;
+  std::map<uint16_t, std::unique_ptr<Tunnel>> tunnels_;
+};
+
+}  // namespace l2tpvpn::l2tp
