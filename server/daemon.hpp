@@ -1,0 +1,42 @@
+// l2tpvpnd's top level: wires configuration, the L2TP endpoint and its driver, signals and logging.
+// (Later issues add the VICI client, the kernel data path, pppd supervision and the status endpoint here.)
+//
+// Thread-safety: runs entirely on one io_context thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+
+#include "server/config.hpp"
+#include "server/l2tp/endpoint.hpp"
+#include "server/l2tp_driver.hpp"
+
+namespace l2tpvpn {
+
+class Daemon {
+ public:
+  explicit Daemon(DaemonConfig config);
+  // Binds and runs until SIGTERM/SIGINT has closed every tunnel. Returns the process exit code.
+  int run();
+
+ private:
+  void on_event(l2tp::Action& action);
+  void shutdown();
+
+  DaemonConfig config_;
+  boost::asio::io_context io_;
+  l2tp::Endpoint endpoint_;
+  L2tpDriver driver_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer shutdown_timer_;
+  bool shutting_down_ = false;
+};
+
+// Cryptographically strong random bytes (OpenSSL RAND_bytes); aborts if the RNG fails, which only happens when the
+// system has no entropy source at all.
+void secure_random(std::span<uint8_t> out);
+
+}  // namespace l2tpvpn

@@ -1,0 +1,102 @@
+#include "server/l2tp_driver.hpp"
+
+#include <boost/asio/buffer.hpp>
+
+#include "server/log.hpp"
+
+namespace l2tpvpn {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+l2tp::PeerAddress to_peer(const udp::endpoint& ep) {
+  l2tp::PeerAddress p;
+  p.port = ep.port();
+  if (ep.address().is_v4()) {
+    p = l2tp::PeerAddress::v4(ep.address().to_v4().to_uint(), ep.port());
+  } else {
+    p.family = l2tp::PeerAddress::Family::kV6;
+    auto b = ep.address().to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), p.ip.begin());
+  }
+  return p;
+}
+
+udp::endpoint to_asio(const l2tp::PeerAddress& peer) {
+  if (peer.family == l2tp::PeerAddress::Family::kV4) {
+    asio::ip::address_v4::bytes_type b{peer.ip[0], peer.ip[1], peer.ip[2], peer.ip[3]};
+    return udp::endpoint(asio::ip::address_v4(b), peer.port);
+  }
+  asio::ip::address_v6::bytes_type b;
+  std::copy(peer.ip.begin(), peer.ip.end(), b.begin());
+  return udp::endpoint(asio::ip::address_v6(b), peer.port);
+}
+
+L2tpDriver::L2tpDriver(asio::io_context& io, l2tp::Endpoint& endpoint, EventFn on_event)
+    : io_(io), endpoint_(endpoint), on_event_(std::move(on_event)), socket_(io), timer_(io) {}
+
+bool L2tpDriver::open(const udp::endpoint& bind, std::string& error) {
+  boost::system::error_code ec;
+  socket_.open(bind.protocol(), ec);
+  if (!ec) socket_.set_option(udp::socket::reuse_address(true), ec);
+  if (!ec) socket_.bind(bind, ec);
+  if (ec) {
+    error = "cannot bind UDP " + bind.address().to_string() + ":" + std::to_string(bind.port()) + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+void L2tpDriver::start() {
+  receive();
+  kick();
+}
+
+void L2tpDriver::stop() {
+  stopped_ = true;
+  boost::system::error_code ec;
+  socket_.close(ec);
+  timer_.cancel();
+}
+
+void L2tpDriver::receive() {
+  socket_.async_receive_from(asio::buffer(buffer_), from_, [this](boost::system::error_code ec, size_t n) {
+    if (stopped_ || ec == asio::error::operation_aborted) return;
+    if (!ec) endpoint_.on_datagram(l2tp::Clock::now(), to_peer(from_), ByteView(buffer_.data(), n));
+    kick();
+    receive();
+  });
+}
+
+void L2tpDriver::kick() {
+  for (auto& a : endpoint_.take_actions()) {
+    if (auto* s = std::get_if<l2tp::SendDatagram>(&a)) {
+      boost::system::error_code ec;
+      socket_.send_to(asio::buffer(s->bytes), to_asio(s->to), 0, ec);
+      if (ec) {
+        ++send_errors_;
+        log::debug("event=send_error peer=" + s->to.to_string() + " error=" + ec.message());
+      }
+    } else if (on_event_) {
+      on_event_(a);
+    }
+  }
+  arm_timer();
+}
+
+void L2tpDriver::arm_timer() {
+  if (stopped_) return;
+  auto deadline = endpoint_.next_deadline();
+  if (!deadline) {
+    timer_.cancel();
+    return;
+  }
+  timer_.expires_at(*deadline);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    endpoint_.on_timer(l2tp::Clock::now());
+    kick();
+  });
+}
+
+}  // namespace l2tpvpn

@@ -1,0 +1,53 @@
+// The driver of the L2TP core: the one place that executes its actions. It owns the UDP socket (Boost.Asio) and
+// one steady timer, feeds datagrams and time into the Endpoint, sends the datagrams it asks for, and hands every
+// other action (TunnelUp, SessionUp, ...) to the daemon's callback.
+//
+// Thread-safety: all methods run on the io_context's thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <functional>
+#include <string>
+
+#include "server/l2tp/endpoint.hpp"
+
+namespace l2tpvpn {
+
+l2tp::PeerAddress to_peer(const boost::asio::ip::udp::endpoint& ep);
+boost::asio::ip::udp::endpoint to_asio(const l2tp::PeerAddress& peer);
+
+class L2tpDriver {
+ public:
+  using EventFn = std::function<void(l2tp::Action&)>;
+
+  L2tpDriver(boost::asio::io_context& io, l2tp::Endpoint& endpoint, EventFn on_event);
+
+  // Binds the UDP socket. Errors: a message naming the address (e.g. "address in use").
+  bool open(const boost::asio::ip::udp::endpoint& bind, std::string& error);
+  void start();
+  // Call after driving the endpoint directly (open_tunnel, close_session, ...): runs its actions, re-arms the timer.
+  void kick();
+  void stop();
+  boost::asio::ip::udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
+  uint64_t send_errors() const { return send_errors_; }
+
+ private:
+  void receive();
+  void arm_timer();
+
+  boost::asio::io_context& io_;
+  l2tp::Endpoint& endpoint_;
+  EventFn on_event_;
+  boost::asio::ip::udp::socket socket_;
+  boost::asio::steady_timer timer_;
+  boost::asio::ip::udp::endpoint from_;
+  std::array<uint8_t, 65536> buffer_{};
+  uint64_t send_errors_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace l2tpvpn
