@@ -28,6 +28,9 @@ echo "=== ctest: unit, sim, interop, charon, uml"
 status=0
 ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS" -LE 'fuzz|bench' || status=1
 
+echo "=== benchmarks (numbers only, not judged)"
+ctest --test-dir "$BUILD" -L bench -V 2>&1 | grep -E '^[0-9]+: ' | sed 's/^[0-9]*: //' || true
+
 echo "=== fuzzers under ASan/UBSan in $FUZZ_BUILD"
 CC=clang CXX=clang++ cmake -S "$SRC" -B "$FUZZ_BUILD" -G Ninja -DL2TPVPN_FUZZ=ON -DL2TPVPN_TESTS=ON \
   -DL2TPVPN_FUZZ_SECONDS="${L2TPVPN_FUZZ_SECONDS:-30}" >/dev/null

@@ -1,0 +1,55 @@
+// A small HTTP/1.1 server for monitoring (Boost.Beast, after its example/http/server/small): GET only, one
+// request per connection, a deadline per connection, a bounded request size, optional bearer token.
+// Handlers return the body and content type; anything but GET is answered 405, unknown paths 404, a missing or
+// wrong token 401.
+//
+// Thread-safety: runs on the daemon's io_context thread; handlers run there too.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace l2tpvpn {
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+using HttpHandler = std::function<HttpResponse()>;
+
+struct HttpServerConfig {
+  std::string listen_address = "127.0.0.1";  // loopback by default: status is not for the internet
+  uint16_t port = 8171;
+  std::string bearer_token;                  // empty: no authentication
+  std::chrono::milliseconds deadline{5000};  // per connection, read + write
+  size_t max_request_bytes = 8192;
+};
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, HttpServerConfig config);
+  void route(const std::string& path, HttpHandler handler);
+  // Binds and starts accepting. Errors: a message naming the address.
+  bool start(std::string& error);
+  void stop();
+  uint16_t port() const;
+  uint64_t requests() const { return requests_; }
+
+ private:
+  void accept();
+  HttpResponse dispatch(const std::string& method, const std::string& target, const std::string& authorization);
+
+  boost::asio::io_context& io_;
+  HttpServerConfig config_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::map<std::string, HttpHandler> routes_;
+  uint64_t requests_ = 0;
+};
+
+}  // namespace l2tpvpn
