@@ -56,7 +56,44 @@ void L2tpDriver::stop() {
   stopped_ = true;
   boost::system::error_code ec;
   socket_.close(ec);
+  for (auto& [id, ts] : tunnel_sockets_) ts->socket.close(ec);
+  tunnel_sockets_.clear();
   timer_.cancel();
+}
+
+bool L2tpDriver::attach_tunnel_socket(uint16_t tunnel_id, int fd, std::string& error) {
+  auto ts = std::make_shared<TunnelSocket>(io_);
+  boost::system::error_code ec;
+  ts->socket.assign(socket_.local_endpoint().protocol(), fd, ec);
+  if (ec) {
+    error = "cannot adopt tunnel socket: " + ec.message();
+    return false;
+  }
+  detach_tunnel_socket(tunnel_id);
+  tunnel_sockets_[tunnel_id] = ts;
+  receive_tunnel(tunnel_id, ts);
+  return true;
+}
+
+void L2tpDriver::detach_tunnel_socket(uint16_t tunnel_id) {
+  auto it = tunnel_sockets_.find(tunnel_id);
+  if (it == tunnel_sockets_.end()) return;
+  boost::system::error_code ec;
+  it->second->socket.close(ec);
+  tunnel_sockets_.erase(it);
+}
+
+void L2tpDriver::receive_tunnel(uint16_t tunnel_id, std::shared_ptr<TunnelSocket> ts) {
+  ts->socket.async_receive_from(asio::buffer(ts->buffer), ts->from,
+                                [this, tunnel_id, ts](boost::system::error_code ec, size_t n) {
+                                  if (stopped_ || ec == asio::error::operation_aborted || !ts->socket.is_open())
+                                    return;
+                                  if (!ec)
+                                    endpoint_.on_datagram(l2tp::Clock::now(), to_peer(ts->from),
+                                                          ByteView(ts->buffer.data(), n));
+                                  kick();
+                                  receive_tunnel(tunnel_id, ts);
+                                });
 }
 
 void L2tpDriver::receive() {
@@ -72,7 +109,11 @@ void L2tpDriver::kick() {
   for (auto& a : endpoint_.take_actions()) {
     if (auto* s = std::get_if<l2tp::SendDatagram>(&a)) {
       boost::system::error_code ec;
-      socket_.send_to(asio::buffer(s->bytes), to_asio(s->to), 0, ec);
+      auto ts = tunnel_sockets_.find(s->tunnel_id);
+      if (ts != tunnel_sockets_.end())
+        ts->second->socket.send(asio::buffer(s->bytes), 0, ec);
+      else
+        socket_.send_to(asio::buffer(s->bytes), to_asio(s->to), 0, ec);
       if (ec) {
         ++send_errors_;
         log::debug("event=send_error peer=" + s->to.to_string() + " error=" + ec.message());

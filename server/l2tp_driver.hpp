@@ -11,6 +11,8 @@
 
 #include <array>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "server/l2tp/endpoint.hpp"
@@ -32,12 +34,25 @@ class L2tpDriver {
   // Call after driving the endpoint directly (open_tunnel, close_session, ...): runs its actions, re-arms the timer.
   void kick();
   void stop();
+  // Kernel data path: a tunnel gets its own UDP socket connected to the peer (the PPPoL2TP tunnel socket is
+  // attached to it). From then on its control packets arrive on, and are sent from, that socket. The driver takes
+  // ownership of `fd`. Errors: false with a message.
+  bool attach_tunnel_socket(uint16_t tunnel_id, int fd, std::string& error);
+  void detach_tunnel_socket(uint16_t tunnel_id);
   boost::asio::ip::udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
   uint64_t send_errors() const { return send_errors_; }
 
  private:
+  struct TunnelSocket {
+    explicit TunnelSocket(boost::asio::io_context& io) : socket(io) {}
+    boost::asio::ip::udp::socket socket;
+    boost::asio::ip::udp::endpoint from;
+    std::array<uint8_t, 4096> buffer{};  // control messages only: data stays in the kernel
+  };
   void receive();
+  void receive_tunnel(uint16_t tunnel_id, std::shared_ptr<TunnelSocket> ts);
   void arm_timer();
+  std::map<uint16_t, std::shared_ptr<TunnelSocket>> tunnel_sockets_;
 
   boost::asio::io_context& io_;
   l2tp::Endpoint& endpoint_;
