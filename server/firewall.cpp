@@ -1,0 +1,174 @@
+#include "server/firewall.hpp"
+
+#include <arpa/inet.h>
+
+#include <sstream>
+
+namespace l2tpvpn {
+namespace {
+
+constexpr const char* kInput = "L2TPVPN-INPUT";
+constexpr const char* kForward = "L2TPVPN-FORWARD";
+constexpr const char* kPost = "L2TPVPN-POSTROUTING";
+constexpr const char* kMangle = "L2TPVPN-MSS";
+
+bool valid_cidr(const std::string& cidr) {
+  auto slash = cidr.find('/');
+  if (slash == std::string::npos) return false;
+  in_addr a{};
+  if (inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &a) != 1) return false;
+  const std::string bits = cidr.substr(slash + 1);
+  if (bits.empty() || bits.size() > 2 || bits.find_first_not_of("0123456789") != std::string::npos) return false;
+  return std::stoi(bits) <= 32;
+}
+
+bool valid_ifname(const std::string& n) {
+  if (n.empty() || n.size() > 15) return false;  // IFNAMSIZ - 1
+  for (char c : n)
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  return true;
+}
+
+std::string iptables_filter(const FirewallConfig& c) {
+  std::ostringstream o;
+  const std::string port = std::to_string(c.l2tp_port);
+  o << "*filter\n:" << kInput << " - [0:0]\n:" << kForward << " - [0:0]\n";
+  o << "-F " << kInput << "\n-F " << kForward << "\n";
+  if (c.open_ike_ports) {
+    o << "-A " << kInput << " -p udp --dport 500 -j ACCEPT\n";
+    o << "-A " << kInput << " -p udp --dport 4500 -j ACCEPT\n";
+    o << "-A " << kInput << " -p esp -j ACCEPT\n";
+  }
+  if (c.require_ipsec) {
+    o << "-A " << kInput << " -p udp --dport " << port << " -m policy --dir in --pol ipsec --proto esp -j ACCEPT\n";
+    o << "-A " << kInput << " -p udp --dport " << port << " -j DROP\n";
+  } else {
+    o << "-A " << kInput << " -p udp --dport " << port << " -j ACCEPT\n";
+  }
+  const std::string wan_out = c.wan_interface.empty() ? "! -o ppp+" : "-o " + c.wan_interface;
+  const std::string wan_in = c.wan_interface.empty() ? "! -i ppp+" : "-i " + c.wan_interface;
+  o << "-A " << kForward << " -i ppp+ " << wan_out << " -s " << c.pool_cidr << " -j ACCEPT\n";
+  o << "-A " << kForward << " " << wan_in << " -o ppp+ -d " << c.pool_cidr
+    << " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n";
+  if (c.client_to_client)
+    o << "-A " << kForward << " -i ppp+ -o ppp+ -s " << c.pool_cidr << " -d " << c.pool_cidr << " -j ACCEPT\n";
+  o << "COMMIT\n";
+  return o.str();
+}
+
+std::string iptables_nat(const FirewallConfig& c) {
+  std::ostringstream o;
+  o << "*nat\n:" << kPost << " - [0:0]\n-F " << kPost << "\n";
+  const std::string wan_out = c.wan_interface.empty() ? "! -o ppp+" : "-o " + c.wan_interface;
+  o << "-A " << kPost << " -s " << c.pool_cidr << " " << wan_out << " -j MASQUERADE\n";
+  o << "COMMIT\n";
+  return o.str();
+}
+
+std::string iptables_mangle(const FirewallConfig&) {
+  std::ostringstream o;
+  o << "*mangle\n:" << kMangle << " - [0:0]\n-F " << kMangle << "\n";
+  o << "-A " << kMangle << " -i ppp+ -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\n";
+  o << "-A " << kMangle << " -o ppp+ -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\n";
+  o << "COMMIT\n";
+  return o.str();
+}
+
+std::string iptables_remove(const std::string& table, std::initializer_list<const char*> chains) {
+  std::ostringstream o;
+  o << "*" << table << "\n";
+  for (const char* ch : chains) o << ":" << ch << " - [0:0]\n";  // declaring flushes it
+  for (const char* ch : chains) o << "-X " << ch << "\n";
+  o << "COMMIT\n";
+  return o.str();
+}
+
+std::string nft_script(const FirewallConfig& c) {
+  std::ostringstream o;
+  const std::string port = std::to_string(c.l2tp_port);
+  const std::string wan_out = c.wan_interface.empty() ? "oifname != \"ppp*\"" : "oifname \"" + c.wan_interface + "\"";
+  const std::string wan_in = c.wan_interface.empty() ? "iifname != \"ppp*\"" : "iifname \"" + c.wan_interface + "\"";
+  // "add table" + "delete table" + definition makes the script idempotent: a leftover table is replaced whole.
+  o << "add table ip l2tpvpn\ndelete table ip l2tpvpn\ntable ip l2tpvpn {\n";
+  o << "  chain input {\n    type filter hook input priority filter; policy accept;\n";
+  if (c.require_ipsec) {
+    o << "    udp dport " << port << " meta secpath exists accept\n";
+    o << "    udp dport " << port << " counter drop\n";
+  }
+  o << "  }\n";
+  o << "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
+  o << "    iifname \"ppp*\" " << wan_out << " ip saddr " << c.pool_cidr << " accept\n";
+  o << "    " << wan_in << " oifname \"ppp*\" ip daddr " << c.pool_cidr << " ct state established,related accept\n";
+  if (c.client_to_client)
+    o << "    iifname \"ppp*\" oifname \"ppp*\" ip saddr " << c.pool_cidr << " ip daddr " << c.pool_cidr << " accept\n";
+  o << "  }\n";
+  if (c.clamp_mss) {
+    o << "  chain mss {\n    type filter hook forward priority mangle; policy accept;\n";
+    o << "    iifname \"ppp*\" tcp flags syn / syn,rst tcp option maxseg size set rt mtu\n";
+    o << "    oifname \"ppp*\" tcp flags syn / syn,rst tcp option maxseg size set rt mtu\n  }\n";
+  }
+  if (c.masquerade) {
+    o << "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n";
+    o << "    ip saddr " << c.pool_cidr << " " << wan_out << " masquerade\n  }\n";
+  }
+  o << "}\n";
+  return o.str();
+}
+
+}  // namespace
+
+std::string_view to_string(FirewallBackend b) {
+  switch (b) {
+    case FirewallBackend::kNone: return "none";
+    case FirewallBackend::kIptablesLegacy: return "iptables-legacy";
+    case FirewallBackend::kIptablesNft: return "iptables-nft";
+    case FirewallBackend::kNft: return "nft";
+  }
+  return "?";
+}
+
+bool parse_firewall_backend(std::string_view name, FirewallBackend& out) {
+  for (auto b : {FirewallBackend::kNone, FirewallBackend::kIptablesLegacy, FirewallBackend::kIptablesNft,
+                 FirewallBackend::kNft})
+    if (to_string(b) == name) {
+      out = b;
+      return true;
+    }
+  return false;
+}
+
+Result<FirewallPlan, std::string> build_plan(FirewallBackend backend, const FirewallConfig& c) {
+  if (!valid_cidr(c.pool_cidr)) return unexpected("not an IPv4 CIDR: '" + c.pool_cidr + "'");
+  if (!c.wan_interface.empty() && !valid_ifname(c.wan_interface))
+    return unexpected("not an interface name: '" + c.wan_interface + "'");
+  if (c.l2tp_port == 0) return unexpected(std::string("L2TP port 0"));
+  FirewallPlan p;
+  p.backend = backend;
+  switch (backend) {
+    case FirewallBackend::kNone: break;
+    case FirewallBackend::kNft:
+      p.install.emplace_back("", nft_script(c));
+      p.remove.emplace_back("", "add table ip l2tpvpn\ndelete table ip l2tpvpn\n");
+      break;
+    case FirewallBackend::kIptablesLegacy:
+    case FirewallBackend::kIptablesNft:
+      p.install.emplace_back("filter", iptables_filter(c));
+      p.hooks.push_back({"filter", {"INPUT", "-j", kInput}});
+      p.hooks.push_back({"filter", {"FORWARD", "-j", kForward}});
+      if (c.masquerade) {
+        p.install.emplace_back("nat", iptables_nat(c));
+        p.hooks.push_back({"nat", {"POSTROUTING", "-j", kPost}});
+      }
+      if (c.clamp_mss) {
+        p.install.emplace_back("mangle", iptables_mangle(c));
+        p.hooks.push_back({"mangle", {"FORWARD", "-j", kMangle}});
+      }
+      p.remove.emplace_back("filter", iptables_remove("filter", {kInput, kForward}));
+      if (c.masquerade) p.remove.emplace_back("nat", iptables_remove("nat", {kPost}));
+      if (c.clamp_mss) p.remove.emplace_back("mangle", iptables_remove("mangle", {kMangle}));
+      break;
+  }
+  return p;
+}
+
+}  // namespace l2tpvpn

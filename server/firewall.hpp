@@ -1,0 +1,53 @@
+// Firewall and routing rules l2tpvpnd installs, and removes on exit (issue: RFC 3193 step 3 needs a packet
+// filter: per-peer transport policies do NOT stop a host with no SA from speaking plaintext L2TP to the LNS).
+//
+// Pure: build_plan() turns a FirewallConfig into the text a backend loads atomically — `iptables-restore
+// --noflush` input (iptables-legacy and iptables-nft) or an `nft -f` script — and the text that removes it again.
+// Every rule lives in chains/tables named l2tpvpn so removal never touches anyone else's rules.
+//
+//   input:   udp/500, udp/4500, ESP accepted; udp/1701 accepted only when it arrived through IPsec (policy
+//            match / meta secpath), every other udp/1701 dropped and counted
+//   forward: client pool <-> WAN (replies only inbound), optional client-to-client
+//   nat:     client pool masqueraded out of the WAN interface
+//   mangle:  TCP MSS clamped to the path MTU on forwarded SYNs (PPP over L2TP over ESP has a small MTU)
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace l2tpvpn {
+
+enum class FirewallBackend { kNone, kIptablesLegacy, kIptablesNft, kNft };
+std::string_view to_string(FirewallBackend b);
+bool parse_firewall_backend(std::string_view name, FirewallBackend& out);  // also "auto" is handled by the caller
+
+struct FirewallConfig {
+  std::string pool_cidr = "10.99.0.0/24";  // client addresses
+  std::string wan_interface;               // empty: masquerade out of any interface but ppp*
+  uint16_t l2tp_port = 1701;
+  bool require_ipsec = true;               // drop udp/1701 that did not come through IPsec
+  bool open_ike_ports = true;              // accept udp/500, udp/4500 and ESP
+  bool masquerade = true;
+  bool client_to_client = false;
+  bool clamp_mss = true;
+};
+
+struct FirewallPlan {
+  FirewallBackend backend;
+  // For iptables backends: one iptables-restore input per table ("filter", "nat", "mangle"), applied with
+  // --noflush; for nft: a single script in `install[0]`.
+  std::vector<std::pair<std::string, std::string>> install;  // (table, text)
+  std::vector<std::pair<std::string, std::string>> remove;   // (table, text)
+  // Hook rules that jump from the built-in chains into ours (iptables only): "-I INPUT -j L2TPVPN-INPUT" etc.,
+  // in (table, args) form; removal deletes the same rules with -D.
+  std::vector<std::pair<std::string, std::vector<std::string>>> hooks;
+};
+
+// Validates the config (CIDR, interface name) and builds the plan. Errors: a message naming the bad value.
+Result<FirewallPlan, std::string> build_plan(FirewallBackend backend, const FirewallConfig& config);
+
+}  // namespace l2tpvpn

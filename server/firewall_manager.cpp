@@ -1,0 +1,102 @@
+#include "server/firewall_manager.hpp"
+
+#include <fstream>
+
+#include "server/log.hpp"
+#include "server/process.hpp"
+
+namespace l2tpvpn {
+namespace {
+
+constexpr const char* kForwardingPath = "/proc/sys/net/ipv4/ip_forward";
+
+std::string restore_tool(FirewallBackend b) {
+  return b == FirewallBackend::kIptablesLegacy ? "iptables-legacy-restore" : "iptables-nft-restore";
+}
+std::string iptables_tool(FirewallBackend b) {
+  return b == FirewallBackend::kIptablesLegacy ? "iptables-legacy" : "iptables-nft";
+}
+
+std::optional<std::string> read_file(const char* path) {
+  std::ifstream in(path);
+  std::string v;
+  if (!(in >> v)) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+FirewallBackend detect_firewall_backend() {
+  if (have_program("nft") && run_process({"nft", "list", "tables"}).exit_code == 0) return FirewallBackend::kNft;
+  if (have_program("iptables-nft") && run_process({"iptables-nft", "-w", "-L", "INPUT", "-n"}).exit_code == 0)
+    return FirewallBackend::kIptablesNft;
+  if (have_program("iptables-legacy") && run_process({"iptables-legacy", "-w", "-L", "INPUT", "-n"}).exit_code == 0)
+    return FirewallBackend::kIptablesLegacy;
+  return FirewallBackend::kNone;
+}
+
+Status<std::string> FirewallManager::run_tables(const FirewallPlan& plan, bool install_side) {
+  const auto& parts = install_side ? plan.install : plan.remove;
+  if (plan.backend == FirewallBackend::kNft) {
+    for (const auto& [table, text] : parts) {
+      auto r = run_process({"nft", "-f", "-"}, text);
+      if (r.exit_code != 0) return unexpected("nft -f: " + r.output);
+    }
+    return {};
+  }
+  std::string ipt = iptables_tool(plan.backend);
+  if (!install_side) {
+    // Unhook first (ignore "does not exist"), then delete our chains.
+    for (const auto& [table, args] : plan.hooks) {
+      std::vector<std::string> argv = {ipt, "-w", "-t", table, "-D"};
+      argv.insert(argv.end(), args.begin(), args.end());
+      while (run_process(argv).exit_code == 0) {
+      }
+    }
+  }
+  for (const auto& [table, text] : parts) {
+    auto r = run_process({restore_tool(plan.backend), "-w", "--noflush"}, text);
+    if (r.exit_code != 0 && install_side) return unexpected(restore_tool(plan.backend) + " (" + table + "): " + r.output);
+  }
+  if (install_side) {
+    for (const auto& [table, args] : plan.hooks) {
+      std::vector<std::string> check = {ipt, "-w", "-t", table, "-C"};
+      check.insert(check.end(), args.begin(), args.end());
+      if (run_process(check).exit_code == 0) continue;
+      std::vector<std::string> argv = {ipt, "-w", "-t", table, "-I"};
+      argv.push_back(args[0]);
+      argv.push_back("1");
+      argv.insert(argv.end(), args.begin() + 1, args.end());
+      auto r = run_process(argv);
+      if (r.exit_code != 0) return unexpected(ipt + " -I " + args[0] + ": " + r.output);
+    }
+  }
+  return {};
+}
+
+Status<std::string> FirewallManager::install(const FirewallPlan& plan, bool enable_forwarding) {
+  if (plan.backend == FirewallBackend::kNone) return {};
+  (void)run_tables(plan, false);  // leftovers from a previous run
+  if (auto s = run_tables(plan, true); !s) {
+    (void)run_tables(plan, false);
+    return s;
+  }
+  plan_ = plan;
+  if (enable_forwarding) {
+    saved_forwarding_ = read_file(kForwardingPath);
+    std::ofstream(kForwardingPath) << "1\n";
+  }
+  log::info("event=firewall_installed backend=" + std::string(to_string(plan.backend)));
+  return {};
+}
+
+void FirewallManager::remove() {
+  if (!plan_) return;
+  (void)run_tables(*plan_, false);
+  if (saved_forwarding_) std::ofstream(kForwardingPath) << *saved_forwarding_ << "\n";
+  saved_forwarding_.reset();
+  log::info("event=firewall_removed backend=" + std::string(to_string(plan_->backend)));
+  plan_.reset();
+}
+
+}  // namespace l2tpvpn

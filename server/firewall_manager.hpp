@@ -1,0 +1,33 @@
+// Applies and removes a FirewallPlan with the system's tools, and turns on IPv4 forwarding (restoring the old
+// value on removal). Backend "auto" prefers nft when it works, then iptables-nft, then iptables-legacy (the UML
+// test kernel only has the latter).
+//
+// Thread-safety: none; used from the daemon thread at start-up, reload and exit.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/result.hpp"
+#include "server/firewall.hpp"
+
+namespace l2tpvpn {
+
+// Probes which backend works on this kernel. Never kNone unless none does.
+FirewallBackend detect_firewall_backend();
+
+class FirewallManager {
+ public:
+  // Installs the plan (first removing any leftover of ours, e.g. after a crash). Errors: the tool's output.
+  Status<std::string> install(const FirewallPlan& plan, bool enable_forwarding);
+  // Removes what install() added. Safe to call twice, and on a plan that was never installed.
+  void remove();
+  bool installed() const { return plan_.has_value(); }
+
+ private:
+  Status<std::string> run_tables(const FirewallPlan& plan, bool install_side);
+  std::optional<FirewallPlan> plan_;
+  std::optional<std::string> saved_forwarding_;
+};
+
+}  // namespace l2tpvpn

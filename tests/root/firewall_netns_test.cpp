@@ -1,0 +1,87 @@
+// FirewallManager against the real tools and this host's netfilter, inside a private network namespace per
+// test (root). Checks the rules are installed once, block plaintext udp/1701, and are removed without trace.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server/firewall_manager.hpp"
+#include "server/process.hpp"
+
+namespace l2tpvpn {
+namespace {
+
+class FirewallNetns : public ::testing::TestWithParam<FirewallBackend> {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << strerror(errno);
+    ASSERT_EQ(run_process({"ip", "link", "set", "lo", "up"}).exit_code, 0);
+  }
+  std::string dump() {
+    switch (GetParam()) {
+      case FirewallBackend::kNft: return run_process({"nft", "list", "ruleset"}).output;
+      case FirewallBackend::kIptablesLegacy: return run_process({"iptables-legacy-save"}).output;
+      default: return run_process({"iptables-nft-save"}).output;
+    }
+  }
+  // Sends one UDP datagram to 127.0.0.1:1701 and reports whether it arrived within 300 ms.
+  bool udp_1701_arrives() {
+    int rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(1701);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(rx, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    timeval tv{0, 300000};
+    setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sendto(tx, "x", 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    char b;
+    bool got = recv(rx, &b, 1, 0) == 1;
+    close(rx);
+    close(tx);
+    return got;
+  }
+};
+
+TEST_P(FirewallNetns, InstallBlocksPlaintextL2tpAndRemoveLeavesNothing) {
+  FirewallConfig cfg;
+  auto plan = build_plan(GetParam(), cfg);
+  ASSERT_TRUE(plan);
+  EXPECT_TRUE(udp_1701_arrives());
+  FirewallManager fw;
+  auto s = fw.install(*plan, false);
+  ASSERT_TRUE(s) << s.error();
+  // Installing again (a restart after a crash) must not duplicate anything.
+  FirewallManager again;
+  ASSERT_TRUE(again.install(*plan, false));
+  std::string d = dump();
+  if (GetParam() == FirewallBackend::kNft) {
+    EXPECT_NE(d.find("table ip l2tpvpn"), std::string::npos) << d;
+  } else {
+    EXPECT_NE(d.find("-A INPUT -j L2TPVPN-INPUT"), std::string::npos) << d;
+    EXPECT_EQ(d.find("-A INPUT -j L2TPVPN-INPUT"), d.rfind("-A INPUT -j L2TPVPN-INPUT")) << "hook duplicated\n" << d;
+  }
+  EXPECT_FALSE(udp_1701_arrives()) << "plaintext udp/1701 got through\n" << d;
+  again.remove();
+  fw.remove();
+  d = dump();
+  EXPECT_EQ(d.find("l2tpvpn"), std::string::npos) << d;
+  EXPECT_EQ(d.find("L2TPVPN"), std::string::npos) << d;
+  EXPECT_TRUE(udp_1701_arrives());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, FirewallNetns,
+                         ::testing::Values(FirewallBackend::kIptablesLegacy, FirewallBackend::kIptablesNft,
+                                           FirewallBackend::kNft),
+                         [](const auto& p) {
+                           std::string n(to_string(p.param));
+                           for (auto& c : n)
+                             if (c == '-') c = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace l2tpvpn

@@ -1,0 +1,83 @@
+#include "server/firewall.hpp"
+
+#include <gtest/gtest.h>
+
+namespace l2tpvpn {
+namespace {
+
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+std::string all_text(const FirewallPlan& p) {
+  std::string s;
+  for (const auto& [t, text] : p.install) s += text;
+  return s;
+}
+
+TEST(Firewall, IptablesPlanHasThePolicyMatchAndDrop) {
+  FirewallConfig c;
+  c.wan_interface = "eth0";
+  auto p = build_plan(FirewallBackend::kIptablesLegacy, c);
+  ASSERT_TRUE(p);
+  std::string s = all_text(*p);
+  EXPECT_TRUE(contains(s, "-p udp --dport 1701 -m policy --dir in --pol ipsec --proto esp -j ACCEPT"));
+  EXPECT_TRUE(contains(s, "-p udp --dport 1701 -j DROP"));
+  EXPECT_TRUE(contains(s, "-p udp --dport 500 -j ACCEPT"));
+  EXPECT_TRUE(contains(s, "-p udp --dport 4500 -j ACCEPT"));
+  EXPECT_TRUE(contains(s, "-s 10.99.0.0/24 -o eth0 -j MASQUERADE"));
+  EXPECT_TRUE(contains(s, "--clamp-mss-to-pmtu"));
+  // The ACCEPT for IPsec traffic must come before the DROP.
+  EXPECT_LT(s.find("--pol ipsec"), s.find("--dport 1701 -j DROP"));
+  EXPECT_EQ(p->hooks.size(), 4u);
+  ASSERT_EQ(p->remove.size(), 3u);
+  EXPECT_TRUE(contains(p->remove[0].second, "-X L2TPVPN-INPUT"));
+}
+
+TEST(Firewall, NftPlanIsOneIdempotentTable) {
+  FirewallConfig c;
+  auto p = build_plan(FirewallBackend::kNft, c);
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->install.size(), 1u);
+  std::string s = p->install[0].second;
+  EXPECT_EQ(s.rfind("add table ip l2tpvpn\ndelete table ip l2tpvpn\n", 0), 0u);
+  EXPECT_TRUE(contains(s, "udp dport 1701 meta secpath exists accept"));
+  EXPECT_TRUE(contains(s, "udp dport 1701 counter drop"));
+  EXPECT_TRUE(contains(s, "masquerade"));
+  EXPECT_TRUE(p->hooks.empty());
+}
+
+TEST(Firewall, OptionsTurnRulesOff) {
+  FirewallConfig c;
+  c.masquerade = false;
+  c.clamp_mss = false;
+  c.require_ipsec = false;
+  auto p = build_plan(FirewallBackend::kIptablesNft, c);
+  ASSERT_TRUE(p);
+  std::string s = all_text(*p);
+  EXPECT_FALSE(contains(s, "MASQUERADE"));
+  EXPECT_FALSE(contains(s, "TCPMSS"));
+  EXPECT_FALSE(contains(s, "DROP"));
+  EXPECT_EQ(p->hooks.size(), 2u);
+}
+
+TEST(Firewall, RejectsBadValues) {
+  FirewallConfig c;
+  c.pool_cidr = "10.99.0.0/33";
+  EXPECT_FALSE(build_plan(FirewallBackend::kNft, c));
+  c.pool_cidr = "10.99.0/24";
+  EXPECT_FALSE(build_plan(FirewallBackend::kNft, c));
+  c.pool_cidr = "10.99.0.0/24";
+  c.wan_interface = "eth0; rm -rf /";
+  auto p = build_plan(FirewallBackend::kIptablesLegacy, c);
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().find("eth0; rm"), std::string::npos);
+}
+
+TEST(Firewall, BackendNames) {
+  FirewallBackend b{};
+  EXPECT_TRUE(parse_firewall_backend("iptables-legacy", b));
+  EXPECT_EQ(b, FirewallBackend::kIptablesLegacy);
+  EXPECT_FALSE(parse_firewall_backend("ipchains", b));
+}
+
+}  // namespace
+}  // namespace l2tpvpn
