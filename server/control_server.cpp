@@ -1,0 +1,133 @@
+#include "server/control_server.hpp"
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <istream>
+#include <memory>
+
+namespace l2tpvpn {
+
+namespace asio = boost::asio;
+using asio::local::stream_protocol;
+using nlohmann::json;
+
+namespace {
+constexpr size_t kMaxLine = 64 * 1024;
+
+class ControlConnection : public std::enable_shared_from_this<ControlConnection> {
+ public:
+  ControlConnection(stream_protocol::socket s, ControlServer& server) : socket_(std::move(s)), server_(server) {}
+  void start() { read(); }
+
+ private:
+  void read() {
+    auto self = shared_from_this();
+    asio::async_read_until(socket_, buffer_, '\n', [self](boost::system::error_code ec, size_t) {
+      if (ec) {
+        if (ec == asio::error::not_found) self->reply(json{{"ok", false}, {"error", "request too long"}}.dump(), true);
+        return;
+      }
+      std::istream in(&self->buffer_);
+      std::string line;
+      std::getline(in, line);
+      self->reply(self->server_.answer(line), false);
+    });
+  }
+  void reply(std::string text, bool close_after) {
+    auto self = shared_from_this();
+    out_ = std::move(text) + "\n";
+    asio::async_write(socket_, asio::buffer(out_), [self, close_after](boost::system::error_code ec, size_t) {
+      if (ec || close_after) return;
+      self->read();
+    });
+  }
+  stream_protocol::socket socket_;
+  ControlServer& server_;
+  asio::streambuf buffer_{kMaxLine};
+  std::string out_;
+};
+}  // namespace
+
+ControlServer::ControlServer(asio::io_context& io, std::string path)
+    : io_(io), path_(std::move(path)), acceptor_(io) {}
+
+ControlServer::~ControlServer() { stop(); }
+
+void ControlServer::handle(const std::string& cmd, ControlHandler h) { handlers_[cmd] = std::move(h); }
+
+bool ControlServer::start(std::string& error) {
+  ::unlink(path_.c_str());
+  boost::system::error_code ec;
+  // Create it with no permissions for anyone else from the first moment.
+  mode_t old = ::umask(0177);
+  acceptor_.open(stream_protocol(), ec);
+  if (!ec) acceptor_.bind(stream_protocol::endpoint(path_), ec);
+  ::umask(old);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error = "cannot create control socket " + path_ + ": " + ec.message();
+    return false;
+  }
+  ::chmod(path_.c_str(), 0600);
+  accept();
+  return true;
+}
+
+void ControlServer::stop() {
+  if (!acceptor_.is_open()) return;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  ::unlink(path_.c_str());
+}
+
+void ControlServer::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, stream_protocol::socket s) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) std::make_shared<ControlConnection>(std::move(s), *this)->start();
+    accept();
+  });
+}
+
+std::string ControlServer::answer(const std::string& line) {
+  json req = json::parse(line, nullptr, false);
+  if (req.is_discarded() || !req.is_object()) return json{{"ok", false}, {"error", "request is not a JSON object"}}.dump();
+  if (!req.contains("cmd") || !req["cmd"].is_string())
+    return json{{"ok", false}, {"error", "missing \"cmd\""}}.dump();
+  auto it = handlers_.find(req["cmd"].get<std::string>());
+  if (it == handlers_.end())
+    return json{{"ok", false}, {"error", "unknown command: " + req["cmd"].get<std::string>()}}.dump();
+  json resp;
+  try {
+    resp = it->second(req);
+  } catch (const std::exception& e) {  // a handler bug must not take the daemon down
+    return json{{"ok", false}, {"error", std::string("internal error: ") + e.what()}}.dump();
+  }
+  if (!resp.contains("ok")) resp["ok"] = true;
+  return resp.dump();
+}
+
+json control_request(const std::string& path, const json& request) {
+  asio::io_context io;
+  stream_protocol::socket s(io);
+  boost::system::error_code ec;
+  s.connect(stream_protocol::endpoint(path), ec);
+  if (ec) return json{{"ok", false}, {"error", "cannot connect to " + path + ": " + ec.message()}};
+  std::string line = request.dump() + "\n";
+  asio::write(s, asio::buffer(line), ec);
+  if (ec) return json{{"ok", false}, {"error", "write: " + ec.message()}};
+  asio::streambuf buf(4 * 1024 * 1024);
+  asio::read_until(s, buf, '\n', ec);
+  if (ec) return json{{"ok", false}, {"error", "read: " + ec.message()}};
+  std::istream in(&buf);
+  std::string resp;
+  std::getline(in, resp);
+  json j = json::parse(resp, nullptr, false);
+  if (j.is_discarded()) return json{{"ok", false}, {"error", "daemon answered something that is not JSON"}};
+  return j;
+}
+
+}  // namespace l2tpvpn
