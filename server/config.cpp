@@ -100,7 +100,12 @@ Result<DaemonConfig, ConfigError> parse_config(std::istream& in, const std::stri
       ("l2tp.hello_interval_s", po::value<int64_t>()->default_value(60), "HELLO keepalive, 0 = off")
       ("l2tp.max_tunnels", po::value<int64_t>()->default_value(1024), "")
       ("l2tp.max_tunnels_per_peer", po::value<int64_t>()->default_value(16), "")
-      ("l2tp.max_sessions_per_tunnel", po::value<int64_t>()->default_value(256), "");
+      ("l2tp.max_sessions_per_tunnel", po::value<int64_t>()->default_value(256), "")
+      ("status.enabled", po::value<bool>()->default_value(true), "serve /status, /healthz, /metrics")
+      ("status.listen", po::value<std::string>()->default_value("127.0.0.1"), "")
+      ("status.port", po::value<int64_t>()->default_value(8171), "")
+      ("status.token", po::value<std::string>()->default_value(""), "bearer token")
+      ("control.socket", po::value<std::string>()->default_value("/run/l2tpvpn/control.sock"), "");
 
   po::variables_map vm;
   try {
@@ -147,6 +152,7 @@ Result<DaemonConfig, ConfigError> parse_config(std::istream& in, const std::stri
   L2TPVPN_RANGE(max_t, "l2tp.max_tunnels", 1, 65535);
   L2TPVPN_RANGE(max_tp, "l2tp.max_tunnels_per_peer", 1, 65535);
   L2TPVPN_RANGE(max_s, "l2tp.max_sessions_per_tunnel", 1, 65535);
+  L2TPVPN_RANGE(status_port, "status.port", 1, 65535);
 #undef L2TPVPN_RANGE
   if (*cap < *rto) return unexpected(check.error("l2tp.retransmit_cap_ms", "smaller than retransmit_initial_ms"));
   c.port = static_cast<uint16_t>(*port);
@@ -167,6 +173,15 @@ Result<DaemonConfig, ConfigError> parse_config(std::istream& in, const std::stri
   c.l2tp.max_tunnels = static_cast<size_t>(*max_t);
   c.l2tp.max_tunnels_per_peer = static_cast<size_t>(*max_tp);
   c.l2tp.max_sessions_per_tunnel = static_cast<size_t>(*max_s);
+  c.status_enabled = vm["status.enabled"].as<bool>();
+  c.status_listen = vm["status.listen"].as<std::string>();
+  if (inet_pton(AF_INET, c.status_listen.c_str(), &probe) != 1)
+    return unexpected(check.error("status.listen", "not an IPv4 address: '" + c.status_listen + "'"));
+  c.status_port = static_cast<uint16_t>(*status_port);
+  c.status_token = vm["status.token"].as<std::string>();
+  c.control_socket = vm["control.socket"].as<std::string>();
+  if (c.control_socket.empty() || c.control_socket[0] != '/' || c.control_socket.size() > 107)
+    return unexpected(check.error("control.socket", "must be an absolute path of at most 107 characters"));
   return c;
 }
 

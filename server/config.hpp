@@ -21,6 +21,13 @@ struct DaemonConfig {
   uint16_t port = 1701;
   log::Level log_level = log::Level::kInfo;
   l2tp::L2tpConfig l2tp;
+  // Monitoring endpoint (HTTP, JSON): loopback only unless configured otherwise.
+  bool status_enabled = true;
+  std::string status_listen = "127.0.0.1";
+  uint16_t status_port = 8171;
+  std::string status_token;  // bearer token; empty = none
+  // l2tpvpnctl's control socket (root only).
+  std::string control_socket = "/run/l2tpvpn/control.sock";
 };
 
 struct ConfigError {

@@ -5,6 +5,9 @@
 #include <cstdlib>
 
 #include "server/log.hpp"
+#include "server/status.hpp"
+
+#include <filesystem>
 
 namespace l2tpvpn {
 
@@ -21,6 +24,8 @@ Daemon::Daemon(DaemonConfig config)
     : config_(std::move(config)),
       endpoint_(config_.l2tp, secure_random),
       driver_(io_, endpoint_, [this](l2tp::Action& a) { on_event(a); }),
+      http_(io_, HttpServerConfig{config_.status_listen, config_.status_port, config_.status_token}),
+      control_(io_, config_.control_socket),
       signals_(io_, SIGINT, SIGTERM),
       shutdown_timer_(io_) {}
 
@@ -32,6 +37,25 @@ int Daemon::run() {
     return 1;
   }
   driver_.start();
+  started_at_ = std::chrono::system_clock::now();
+  if (config_.status_enabled) {
+    http_.route("/status", [this] { return HttpResponse{200, "application/json", status_json().dump(2) + "\n"}; });
+    http_.route("/healthz", [] { return HttpResponse{200, "text/plain", "ok\n"}; });
+    http_.route("/metrics", [this] {
+      return HttpResponse{200, "text/plain; version=0.0.4", l2tp_metrics(endpoint_)};
+    });
+    if (!http_.start(err)) {
+      log::error(err);
+      return 1;
+    }
+  }
+  register_control();
+  std::error_code fs_ec;
+  std::filesystem::create_directories(std::filesystem::path(config_.control_socket).parent_path(), fs_ec);
+  if (!control_.start(err)) {
+    log::error(err);
+    return 1;
+  }
   signals_.async_wait([this](boost::system::error_code ec, int) {
     if (!ec) shutdown();
   });
@@ -53,8 +77,38 @@ void Daemon::shutdown() {
   // Give the StopCCNs one retransmission cycle to be acknowledged, then stop (the peers time out otherwise).
   shutdown_timer_.expires_after(std::chrono::milliseconds(config_.l2tp.channel.initial_timeout * 3));
   shutdown_timer_.async_wait([this](boost::system::error_code) {
+    http_.stop();
+    control_.stop();
     driver_.stop();
     io_.stop();
+  });
+}
+
+nlohmann::json Daemon::status_json() const {
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - started_at_);
+  return nlohmann::json{{"server", {{"version", "0.1.0"},
+                                    {"uptime_s", uptime.count()},
+                                    {"l2tp_listen", config_.listen_address + ":" + std::to_string(config_.port)}}},
+                        {"l2tp", l2tp_status(endpoint_)}};
+}
+
+void Daemon::register_control() {
+  using nlohmann::json;
+  control_.handle("status", [this](const json&) { return status_json(); });
+  control_.handle("disconnect", [this](const json& r) {
+    if (!r.contains("tunnel") || !r["tunnel"].is_number_unsigned())
+      return json{{"ok", false}, {"error", "\"tunnel\" (number) required"}};
+    auto tid = r["tunnel"].get<uint16_t>();
+    if (!endpoint_.tunnel(tid)) return json{{"ok", false}, {"error", "no such tunnel"}};
+    auto now = l2tp::Clock::now();
+    if (r.contains("session") && r["session"].is_number_unsigned())
+      endpoint_.close_session(now, tid, r["session"].get<uint16_t>(),
+                              l2tp::ResultCode{l2tp::result::kCdnAdministrative, std::nullopt, "disconnected by admin"});
+    else
+      endpoint_.close_tunnel(now, tid, l2tp::ResultCode{l2tp::result::kStopGeneralRequest, std::nullopt,
+                                                       "disconnected by admin"});
+    driver_.kick();
+    return json{{"ok", true}};
   });
 }
 

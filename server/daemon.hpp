@@ -11,6 +11,8 @@
 #include <memory>
 
 #include "server/config.hpp"
+#include "server/control_server.hpp"
+#include "server/http_server.hpp"
 #include "server/l2tp/endpoint.hpp"
 #include "server/l2tp_driver.hpp"
 
@@ -25,12 +27,17 @@ class Daemon {
  private:
   void on_event(l2tp::Action& action);
   void shutdown();
+  void register_control();
+  nlohmann::json status_json() const;
 
   DaemonConfig config_;
   boost::asio::io_context io_;
   l2tp::Endpoint endpoint_;
   L2tpDriver driver_;
+  HttpServer http_;
+  ControlServer control_;
   boost::asio::signal_set signals_;
+  std::chrono::system_clock::time_point started_at_;
   boost::asio::steady_timer shutdown_timer_;
   bool shutting_down_ = false;
 };
