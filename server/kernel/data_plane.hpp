@@ -100,7 +100,7 @@ class DataPlane {
   // Errors: kUnavailable with the errno when the kernel lacks l2tp_ppp (and module autoload did not help).
   virtual Status<DataPlaneError> available() = 0;
 
-  // Errors: kInvalidArgument (zero IDs, peer port 0), kAlreadyExists (local tunnel ID in use), kUnavailable
+  // Errors: kInvalidArgument (zero IDs, peer port 0), kAlreadyExists (local tunnel ID in use, here or still in the kernel), kUnavailable
   // (no l2tp_ppp), kSystem (bind: EADDRINUSE when another socket holds the port without SO_REUSEADDR, ...).
   // On error nothing is left behind.
   virtual Result<TunnelHandle, DataPlaneError> create_tunnel(const TunnelSpec& spec) = 0;

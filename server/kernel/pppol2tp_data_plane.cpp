@@ -2,6 +2,7 @@
 
 // glibc's socket headers first: linux/libc-compat.h then skips the kernel's duplicate struct definitions.
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 // linux-libc-dev: AF_PPPOX, PX_PROTO_OL2TP, struct sockaddr_pppol2tp, PPPOL2TP_SO_* (if_pppol2tp.h, l2tp.h).
 #include <linux/if_pppox.h>
@@ -121,9 +122,20 @@ Result<TunnelHandle, DataPlaneError> PppoL2tpDataPlane::create_tunnel(const Tunn
   if (::connect(udp.get(), reinterpret_cast<const sockaddr*>(&peer), sizeof peer) != 0)
     return sys_error(what, "connect(udp)");
 
-  // EEXIST here: the kernel already has a tunnel with this local ID in this network namespace (a previous
-  // daemon's, still held open by someone).
   if (!connect_pppol2tp(tunnel_fd->get(), udp.get(), spec, 0, 0)) return sys_error(what, "connect(PPPoL2TP tunnel)");
+  // When the kernel already has a tunnel with this local ID (in this network namespace), connect() does not
+  // fail: it attaches our socket to that tunnel, which keeps using its own, older UDP socket (a previous
+  // daemon's, or one a driver still holds a dup of). Data would then flow through a socket we do not read.
+  // Only a fresh tunnel switches *our* UDP socket to L2TP encapsulation, so that is the check. Closing our
+  // tunnel socket on return undoes the attach.
+  int encap = 0;
+  socklen_t encap_len = sizeof encap;
+  if (::getsockopt(udp.get(), SOL_UDP, UDP_ENCAP, &encap, &encap_len) != 0)
+    return sys_error(what, "getsockopt(UDP_ENCAP)");
+  if (encap != UDP_ENCAP_L2TPINUDP) {
+    return error(DataPlaneErrorCode::kAlreadyExists, what,
+                 "the kernel already has a tunnel with this ID on another UDP socket (stale, or still held)");
+  }
 
   Tunnel& t = tunnels_[spec.local_tunnel_id];
   t.spec = spec;

@@ -19,7 +19,8 @@
 //
 // Tear-down is closing descriptors: a session goes when the last descriptor of its socket is closed (ours and
 // pppd's); the tunnel goes when its UDP socket is released by everyone (our fd, and any dup the driver holds).
-// Until then the local tunnel ID stays taken in the kernel (a second create_tunnel with it would fail).
+// Until then the local tunnel ID stays taken in the kernel: create_tunnel with it fails with kAlreadyExists
+// (the kernel itself would silently attach the new socket to the old tunnel; create_tunnel detects that).
 //
 // Every descriptor is SOCK_CLOEXEC: pppd gets the session socket only through the launcher's explicit mapping.
 // IPv4 only for now (sockaddr_pppol2tpin6 exists for a later IPv6 listener).

@@ -30,6 +30,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$SCENARIOS" ] || usage
+# The guest mounts a fresh tmpfs on /tmp: host files under /tmp are invisible to it (except --out, which init
+# mounts through hostfs).
+under_tmp() { case $1 in /tmp/*) echo "boot.sh: $2 $1 is under /tmp, which the guest cannot see" >&2; exit 2 ;; esac; }
+under_tmp "$BUILD" "build dir"
 command -v linux.uml >/dev/null || { echo "boot.sh: linux.uml not found (apt install user-mode-linux)" >&2; exit 2; }
 
 # Scenario names -> absolute paths, ':'-separated for init (the kernel command line splits on spaces).
@@ -37,6 +41,7 @@ LIST=
 for s in $(echo "$SCENARIOS" | tr ',' ' '); do
   case $s in */*) f=$(cd "$(dirname "$s")" && pwd)/$(basename "$s") ;; *) f=$U/scenarios/$s.sh ;; esac
   [ -f "$f" ] || { echo "boot.sh: no scenario $f" >&2; exit 2; }
+  under_tmp "$f" scenario
   LIST=${LIST:+$LIST:}$f
 done
 OUT=${OUT:-$(mktemp -d /tmp/l2tpvpn-uml.XXXXXX)}

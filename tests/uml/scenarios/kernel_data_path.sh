@@ -30,13 +30,16 @@ start_cli() {
 no_ppp_ifaces() { no_ppp_iface srv && no_ppp_iface cli; }
 reset_logs() { rm -f "$(ns_dir srv)"/log/* "$(ns_dir cli)"/log/*; }
 
-# --- 1. the adapter's own unit tests, here where the kernel has l2tp_ppp (on the host they skip that part)
+# --- 1. the adapter's own unit tests, here where the kernel has l2tp_ppp (on the host those tests skip)
+KERNEL_TESTS="LoopbackTunnelAndSession ControlMessagesStillArriveOnTheTunnelUdpSocket TheTunnelLastsUntilTheLastUdpDescriptorCloses"
 if [ -x "$UNIT" ]; then
-  # Here the kernel has l2tp_ppp: the loopback lifecycle must run (not skip); the host-only case skips.
-  if out=$("$UNIT" 2>&1) && echo "$out" | grep -q '^\[       OK \] PppoL2tpDataPlaneTest.LoopbackTunnelAndSession'; then
-    pass "kernel_pppol2tp_data_plane_test in UML: available() true, loopback tunnel/session created, seen in /proc, gone after destroy"
+  out=$("$UNIT" 2>&1); rc=$?
+  ok=0
+  for t in $KERNEL_TESTS; do echo "$out" | grep -q "^\[       OK \] PppoL2tpDataPlaneTest.$t " && ok=$((ok + 1)); done
+  if [ $rc -eq 0 ] && [ $ok -eq 3 ]; then
+    pass "kernel_pppol2tp_data_plane_test in UML: loopback tunnel/session lifecycle, control messages on the tunnel socket, stale-tunnel detection"
   else
-    fail "kernel_pppol2tp_data_plane_test in UML"; echo "$out" | tail -n 30
+    fail "kernel_pppol2tp_data_plane_test in UML (exit $rc, $ok of 3 kernel tests ran OK)"; echo "$out" | tail -n 30
   fi
 else
   fail "no $UNIT (build the target kernel_pppol2tp_data_plane_test)"

@@ -6,6 +6,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -125,6 +127,92 @@ TEST(PppoL2tpDataPlaneTest, LoopbackTunnelAndSession) {
   EXPECT_THAT(read_proc(), ::testing::Not(HasSubstr("'sess 4101/301'")));
   EXPECT_TRUE(plane.destroy_tunnel(4101));
   EXPECT_EQ(plane.tunnel_count(), 0u);
+}
+
+// A UDP socket bound to 127.0.0.1:port (or any address), optionally with SO_REUSEADDR like the daemon's.
+UniqueFd udp_socket(uint16_t port, bool any_address, bool reuse) {
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  const int one = 1;
+  if (reuse) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(any_address ? INADDR_ANY : INADDR_LOOPBACK);
+  sa.sin_port = htons(port);
+  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0) << std::strerror(errno);
+  return fd;
+}
+
+bool readable(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) == 1;
+}
+
+bool proc_has(const std::string& needle) { return read_proc().find(needle) != std::string::npos; }
+
+// Kernel tear-down is deferred (a work queue): poll /proc for up to two seconds.
+bool eventually_gone(const std::string& needle) {
+  for (int i = 0; i < 200; ++i) {
+    if (!proc_has(needle)) return true;
+    ::usleep(10'000);
+  }
+  return false;
+}
+
+// What the daemon relies on: with its listening socket on *:port (SO_REUSEADDR) and the tunnel's socket on
+// 127.0.0.1:port connected to the peer, the peer's control messages (T=1) arrive on the tunnel's UDP socket,
+// unchanged, and not on the listener.
+TEST(PppoL2tpDataPlaneTest, ControlMessagesStillArriveOnTheTunnelUdpSocket) {
+  PppoL2tpDataPlane plane;
+  if (!plane.available()) GTEST_SKIP() << "no l2tp_ppp in this kernel (expected on the build host)";
+  const uint16_t a = free_udp_port(), b = free_udp_port();
+  UniqueFd listener = udp_socket(a, /*any_address=*/true, /*reuse=*/true);
+  UniqueFd peer = udp_socket(b, false, false);
+  auto t = plane.create_tunnel(loopback_spec(4201, 4202, a, b));
+  ASSERT_TRUE(t) << t.error().to_string();
+
+  // A ZLB acknowledgement (RFC 2661 §3.1, §5.8): T, L, S set, version 2, length 12, tunnel 4201, session 0.
+  const uint8_t zlb[12] = {0xC8, 0x02, 0x00, 0x0C, 0x10, 0x69, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01};
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(a);
+  ASSERT_EQ(::sendto(peer.get(), zlb, sizeof zlb, 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+            static_cast<ssize_t>(sizeof zlb));
+  ASSERT_TRUE(readable(t->udp_fd, 2000)) << "control message did not reach the tunnel socket";
+  uint8_t buf[64];
+  ASSERT_EQ(::recv(t->udp_fd, buf, sizeof buf, 0), static_cast<ssize_t>(sizeof zlb));
+  EXPECT_EQ(std::memcmp(buf, zlb, sizeof zlb), 0);
+  EXPECT_FALSE(readable(listener.get(), 0)) << "the listener got the tunnel's packet";
+  EXPECT_TRUE(plane.destroy_tunnel(4201));
+}
+
+// The kernel tunnel belongs to the UDP socket: while anyone still holds a descriptor of it (the driver's dup),
+// destroy_tunnel alone does not free the tunnel ID; closing the last one does.
+TEST(PppoL2tpDataPlaneTest, TheTunnelLastsUntilTheLastUdpDescriptorCloses) {
+  PppoL2tpDataPlane plane;
+  if (!plane.available()) GTEST_SKIP() << "no l2tp_ppp in this kernel (expected on the build host)";
+  const uint16_t a = free_udp_port(), b = free_udp_port();
+  auto t = plane.create_tunnel(loopback_spec(4301, 4302, a, b));
+  ASSERT_TRUE(t) << t.error().to_string();
+  ASSERT_TRUE(plane.create_session(*t, 7, 8, {}));
+  UniqueFd dup(::fcntl(t->udp_fd, F_DUPFD_CLOEXEC, 3));
+  ASSERT_TRUE(dup);
+  ASSERT_TRUE(proc_has("'tunl 4301'"));
+
+  EXPECT_TRUE(plane.destroy_tunnel(4301));
+  EXPECT_TRUE(eventually_gone("'sess 4301/7'")) << "the session outlived its socket";
+  ::usleep(200'000);
+  EXPECT_TRUE(proc_has("'tunl 4301'")) << "tunnel gone although a UDP descriptor is still open";
+  auto again = plane.create_tunnel(loopback_spec(4301, 4303, a, b));
+  EXPECT_FALSE(again) << "tunnel ID reusable while the old tunnel still exists";
+  if (!again) {
+    EXPECT_EQ(again.error().code, DataPlaneErrorCode::kAlreadyExists) << again.error().to_string();
+  }
+
+  dup.reset();
+  EXPECT_TRUE(eventually_gone("'tunl 4301'")) << "tunnel still there after the last UDP descriptor closed";
+  auto reuse = plane.create_tunnel(loopback_spec(4301, 4303, a, b));
+  EXPECT_TRUE(reuse) << reuse.error().to_string();
 }
 
 }  // namespace
