@@ -61,7 +61,8 @@ timed_out=0
 while kill -0 "$pid" 2>/dev/null; do
   if [ "$(date +%s)" -ge $((start + TIMEOUT)) ]; then
     timed_out=1
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    # The whole group: UML's helper processes too. (dash's kill takes no `--`; "-PID" is the group.)
+    kill -KILL "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     break
   fi
   sleep 1

@@ -11,7 +11,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=755 tmpfs /run
-mount -t devtmpfs dev /dev
+mountpoint -q /dev || mount -t devtmpfs dev /dev  # the kernel may have mounted it (DEVTMPFS_MOUNT)
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mkdir -p "$UML_OUT"  # under the fresh /tmp: the mount point must be made again

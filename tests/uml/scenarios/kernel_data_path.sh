@@ -15,7 +15,7 @@ start_srv() {
   _d=$(ns_dir srv)
   # shellcheck disable=SC2086
   ns_spawn srv "$_d/log/pair.out" "$PAIR" --local $SRV_IP:1701 --peer $CLI_IP:1701 --tunnel 11:22 \
-    --session 101:202 --lns -- name l2tpvpn auth require-mschap-v2 refuse-pap refuse-chap refuse-mschap \
+    --session 101:202 --lns ${SEQ:-} -- name l2tpvpn auth require-mschap-v2 refuse-pap refuse-chap refuse-mschap \
     refuse-eap 10.99.0.1:10.99.0.10 $PPP_COMMON logfile "$_d/log/ppp.log"
   SRV_PID=$SPAWNED_PID
 }
@@ -23,7 +23,7 @@ start_cli() {
   _d=$(ns_dir cli)
   # shellcheck disable=SC2086
   ns_spawn cli "$_d/log/pair.out" "$PAIR" --local $CLI_IP:1701 --peer $SRV_IP:1701 --tunnel 22:11 \
-    --session 202:101 -- name user remotename l2tpvpn noauth refuse-pap refuse-chap refuse-mschap refuse-eap \
+    --session 202:101 ${SEQ:-} -- name user remotename l2tpvpn noauth refuse-pap refuse-chap refuse-mschap refuse-eap \
     noipdefault ipcp-accept-local ipcp-accept-remote $PPP_COMMON logfile "$_d/log/ppp.log"
   CLI_PID=$SPAWNED_PID
 }
@@ -126,4 +126,32 @@ if wait_for 10 pppol2tp_clean srv && wait_for 5 pppol2tp_clean cli; then
   pass "wrong password: /proc/net/pppol2tp empty on both sides"
 else
   fail "wrong password: stale entries in /proc/net/pppol2tp"
+fi
+
+# --- 6. sequenced data (RFC 2661 §5.4): SessionOptions send_seq/recv_seq set by the adapter (pppd is not told)
+reset_logs
+: >"$(ns_dir cli)/etc-ppp/chap-secrets"
+chap_secret cli user '*' s3cret-pass '*'
+SEQ=--seq
+start_srv; start_cli
+SEQ=
+if wait_for 30 has_addr srv ppp0 10.99.0.1 && wait_for 10 has_addr cli ppp0 10.99.0.10 &&
+   quiet pingp cli 10.99.0.1 3; then
+  pass "sequenced data: ppp0 up and ping through"
+else
+  fail "sequenced data: no ppp0 or no ping"; dump srv cli
+fi
+# /proc/net/pppol2tp session detail "mtu/mru/rcvseq/sendseq/lns": R and S set
+if ip netns exec srv grep -A1 "SESSION 'sess 11/101'" /proc/net/pppol2tp | grep -q '/R/S/LNS' &&
+   ip netns exec cli grep -A1 "SESSION 'sess 22/202'" /proc/net/pppol2tp | grep -q '/R/S/'; then
+  pass "sequenced data: the kernel sessions have recv_seq and send_seq on (LNS mode on srv)"
+else
+  fail "sequenced data: sequencing flags not set"; ip netns exec srv cat /proc/net/pppol2tp
+fi
+kill -TERM $SRV_PID $CLI_PID
+wait_exit 20 $SRV_PID; wait_exit 20 $CLI_PID
+if wait_for 10 pppol2tp_clean srv && wait_for 5 pppol2tp_clean cli; then
+  pass "sequenced data: /proc/net/pppol2tp empty after close"
+else
+  fail "sequenced data: stale entries after close"
 fi
