@@ -45,18 +45,21 @@ struct TunnelSpec {
   Ipv4Endpoint peer;             // where the SCCRQ came from (after NAT: the translated address and port)
 };
 
-// Per-session data path options. RFC 2661 §5.4: the LNS decides whether data messages carry sequence numbers.
+// Per-session data path options. RFC 2661 §5.4: the LNS decides whether data messages carry sequence numbers
+// (on when the LAC's ICRQ/ICCN asked for them with Sequencing Required, else our choice).
 struct SessionOptions {
   bool send_seq = false;  // PPPOL2TP_SO_SENDSEQ: put Ns/Nr into the data messages we send
-  bool recv_seq = false;  // PPPOL2TP_SO_RECVSEQ: drop received data messages without (or with stale) Ns
-  bool lns_mode = true;   // PPPOL2TP_SO_LNSMODE: we are the LNS (lets the kernel follow the peer's S bit)
-  int reorder_timeout_ms = 0;  // PPPOL2TP_SO_REORDERTO: 0 = no reorder queue
+  bool recv_seq = false;  // PPPOL2TP_SO_RECVSEQ: expect Ns in received data messages; without it they are dropped
+  // PPPOL2TP_SO_LNSMODE: we are the LNS, so our send_seq/recv_seq stand. Off (LAC), the kernel switches send_seq
+  // on and off to follow the S bit of what the LNS sends, which is the LAC's duty under §5.4.
+  bool lns_mode = true;
+  int reorder_timeout_ms = 0;  // PPPOL2TP_SO_REORDERTO: how long to hold out-of-order packets; 0 = never
   int debug_mask = 0;          // PPPOL2TP_SO_DEBUG: L2TP_MSG_* bits; 0 = none (modern kernels log via tracepoints)
 };
 
 // What the daemon needs of a tunnel. The DataPlane owns the descriptors; they stay valid until destroy_tunnel.
 struct TunnelHandle {
-  uint16_t tunnel_id = 0;       // local
+  uint16_t tunnel_id = 0;  // local
   uint16_t peer_tunnel_id = 0;
   int udp_fd = -1;     // the tunnel's own UDP socket, connected to the peer. Control messages (T=1) still arrive
                        // here (the kernel only consumes data messages): the daemon must read it. Pass the driver
@@ -65,7 +68,7 @@ struct TunnelHandle {
 };
 
 struct SessionHandle {
-  uint16_t tunnel_id = 0;  // local
+  uint16_t tunnel_id = 0;   // local
   uint16_t session_id = 0;  // local
   uint16_t peer_session_id = 0;
   int fd = -1;  // the PPPoL2TP session socket for pppd (`plugin pppol2tp.so pppol2tp <fd>`); owned by the plane.
@@ -100,9 +103,9 @@ class DataPlane {
   // Errors: kUnavailable with the errno when the kernel lacks l2tp_ppp (and module autoload did not help).
   virtual Status<DataPlaneError> available() = 0;
 
-  // Errors: kInvalidArgument (zero IDs, peer port 0), kAlreadyExists (local tunnel ID in use, here or still in the kernel), kUnavailable
-  // (no l2tp_ppp), kSystem (bind: EADDRINUSE when another socket holds the port without SO_REUSEADDR, ...).
-  // On error nothing is left behind.
+  // Errors: kInvalidArgument (zero IDs, peer port 0), kAlreadyExists (local tunnel ID in use, here or still in the
+  // kernel), kUnavailable (no l2tp_ppp), kSystem (bind: EADDRINUSE when another socket holds the port without
+  // SO_REUSEADDR, ...). On error nothing is left behind.
   virtual Result<TunnelHandle, DataPlaneError> create_tunnel(const TunnelSpec& spec) = 0;
 
   // Errors: kNoSuchTunnel (tunnel.tunnel_id not created here), kInvalidArgument (zero IDs), kAlreadyExists,

@@ -32,8 +32,7 @@ Result<TunnelHandle, DataPlaneError> NullDataPlane::create_tunnel(const TunnelSp
 }
 
 Result<SessionHandle, DataPlaneError> NullDataPlane::create_session(const TunnelHandle& tunnel,
-                                                                    uint16_t local_session_id,
-                                                                    uint16_t peer_session_id,
+                                                                    uint16_t local_session_id, uint16_t peer_session_id,
                                                                     const SessionOptions& options) {
   const std::string what =
       "create session " + std::to_string(tunnel.tunnel_id) + "/" + std::to_string(local_session_id);

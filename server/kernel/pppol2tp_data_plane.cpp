@@ -14,7 +14,9 @@ namespace l2tpvpn::kernel {
 
 namespace {
 
-std::string tunnel_name(uint16_t tunnel_id) { return "tunnel " + std::to_string(tunnel_id); }
+std::string tunnel_name(uint16_t tunnel_id) {
+  return "tunnel " + std::to_string(tunnel_id);
+}
 std::string session_name(uint16_t tunnel_id, uint16_t session_id) {
   return "session " + std::to_string(tunnel_id) + "/" + std::to_string(session_id);
 }

@@ -185,17 +185,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pppol2tp_pair: %s\n", session.error().to_string().c_str());
     return kDataPathExit;
   }
-  std::printf("pppol2tp_pair: tunnel %u/%u (%s -> %s) session %u/%u fd %d\n", spec.local_tunnel_id,
-              spec.peer_tunnel_id, spec.local.to_string().c_str(), spec.peer.to_string().c_str(),
-              session->session_id, session->peer_session_id, session->fd);
+  std::printf("pppol2tp_pair: tunnel %u/%u (%s -> %s) session %u/%u fd %d\n", spec.local_tunnel_id, spec.peer_tunnel_id,
+              spec.local.to_string().c_str(), spec.peer.to_string().c_str(), session->session_id,
+              session->peer_session_id, session->fd);
   std::fflush(stdout);
 
   std::vector<std::string> pppd_argv = {args->pppd, "plugin", "pppol2tp.so", "pppol2tp",
                                         std::to_string(l2tpvpn::ppp::kPppol2tpChildFd)};
   if (args->lns) pppd_argv.emplace_back("pppol2tp_lns_mode");
   // Informational for pppd (logs, ip-up environment); the socket already carries the IDs.
-  pppd_argv.insert(pppd_argv.end(), {"pppol2tp_tunnel_id", std::to_string(spec.local_tunnel_id),
-                                     "pppol2tp_session_id", std::to_string(session->session_id)});
+  pppd_argv.insert(pppd_argv.end(), {"pppol2tp_tunnel_id", std::to_string(spec.local_tunnel_id), "pppol2tp_session_id",
+                                     std::to_string(session->session_id)});
   pppd_argv.emplace_back("nodetach");
   pppd_argv.insert(pppd_argv.end(), args->pppd_options.begin(), args->pppd_options.end());
 

@@ -5,8 +5,8 @@
 #include "server/kernel/pppol2tp_data_plane.hpp"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,7 +28,9 @@ using ::testing::HasSubstr;
 constexpr const char* kProcFile = "/proc/net/pppol2tp";
 
 // Checked after a probe: socket(AF_PPPOX) may have autoloaded l2tp_ppp, which creates the file.
-bool kernel_has_pppol2tp() { return std::filesystem::exists(kProcFile); }
+bool kernel_has_pppol2tp() {
+  return std::filesystem::exists(kProcFile);
+}
 
 std::string read_proc() {
   std::ifstream in(kProcFile);
@@ -147,7 +149,9 @@ bool readable(int fd, int timeout_ms) {
   return ::poll(&p, 1, timeout_ms) == 1;
 }
 
-bool proc_has(const std::string& needle) { return read_proc().find(needle) != std::string::npos; }
+bool proc_has(const std::string& needle) {
+  return read_proc().find(needle) != std::string::npos;
+}
 
 // Kernel tear-down is deferred (a work queue): poll /proc for up to two seconds.
 bool eventually_gone(const std::string& needle) {
