@@ -53,7 +53,7 @@ struct SessionOptions {
   // PPPOL2TP_SO_LNSMODE: we are the LNS, so our send_seq/recv_seq stand. Off (LAC), the kernel switches send_seq
   // on and off to follow the S bit of what the LNS sends, which is the LAC's duty under §5.4.
   bool lns_mode = true;
-  int reorder_timeout_ms = 0;  // PPPOL2TP_SO_REORDERTO: how long to hold out-of-order packets; 0 = never
+  int reorder_timeout_ms = 0;  // PPPOL2TP_SO_REORDERTO: how long to hold out-of-order packets; 0: drop them
   int debug_mask = 0;          // PPPOL2TP_SO_DEBUG: L2TP_MSG_* bits; 0 = none (modern kernels log via tracepoints)
 };
 
