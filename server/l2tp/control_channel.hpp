@@ -90,11 +90,34 @@ class ControlChannel {
   const ControlChannelStats& stats() const;
 
  private:
-  struct Impl;
-  // Implementation detail members are declared in control_channel.cpp's companion section below.
+  struct Outstanding {
+    uint16_t ns;
+    uint16_t session_id;
+    Bytes avps;
+  };
+  void transmit_window(TimePoint now);
+  void transmit(const Outstanding& m);
+  void send_zlb();
+  void on_ack(TimePoint now, uint16_t nr);
+
   ControlChannelConfig config_;
   ControlChannelStats stats_;
-  // (The implementer adds private members here.)
+  std::vector<ChannelAction> actions_;
+  uint16_t peer_tunnel_id_ = 0;
+  uint16_t peer_rws_ = 4;
+  uint16_t next_ns_ = 0;    // Ns of the next new message
+  uint16_t expected_ = 0;   // Nr: next Ns we expect from the peer
+  std::deque<Outstanding> in_flight_;  // sent, unacknowledged, in Ns order
+  std::deque<Outstanding> queued_;     // waiting for window space (ns assigned at transmit)
+  std::map<uint16_t, std::pair<uint16_t, Bytes>> reorder_;  // Ns -> (session, avps), ahead of a gap
+  double cwnd_ = 1;
+  double ssthresh_ = 4;
+  unsigned retries_ = 0;
+  std::optional<TimePoint> rto_deadline_;
+  Duration rto_{0};
+  std::optional<TimePoint> ack_deadline_;
+  std::optional<TimePoint> hello_deadline_;
+  bool failed_ = false;
 };
 
 }  // namespace l2tpvpn::l2tp

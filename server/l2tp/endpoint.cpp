@@ -200,7 +200,7 @@ void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& pa
         return;
       }
       // Theirs wins (or a tie: both are discarded). Our attempt is dropped without a StopCCN.
-      t->close(now, ResultCode{result::kStopChannelExists, error::kNoError, "tie breaker"});
+      t->abandon(now, ResultCode{result::kStopChannelExists, error::kNoError, "tie breaker"});
       if (*t->tie_breaker() == *m->tie_breaker) {
         ++drops_["tie_breaker_equal"];
         return;

@@ -320,6 +320,13 @@ void Tunnel::close(TimePoint now, ResultCode result) {
   enter_closing(now, std::move(result), false);
 }
 
+void Tunnel::abandon(TimePoint now, ResultCode result) {
+  if (state_ == TunnelState::kClosing || state_ == TunnelState::kDead) return;
+  enter_closing(now, std::move(result), false);
+  hold_until_.reset();
+  state_ = TunnelState::kDead;
+}
+
 void Tunnel::enter_closing(TimePoint now, ResultCode result, bool by_peer) {
   // §5.7: every session of the tunnel ends with it; no CDN is sent for them.
   std::vector<uint16_t> ids;

@@ -81,6 +81,8 @@ class Tunnel {
                      std::optional<PppDisconnectCause> cause = std::nullopt);
   // Sends StopCCN (§5.7), ends every session and holds the tunnel in kClosing.
   void close(TimePoint now, ResultCode result);
+  // Drops the tunnel without telling the peer (§4.4.3: the loser of a tie discards its own SCCRQ). Dead at once.
+  void abandon(TimePoint now, ResultCode result);
   // Userspace data path: a PPP frame for the peer.
   void send_data(uint16_t session_id, ByteView ppp);
   // LNS -> LAC Set-Link-Info (§6.15).

@@ -10,7 +10,7 @@ using namespace l2tpvpn::l2tp;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   L2tpConfig cfg;
-  cfg.secret = (size % 2) ? "s" : "";
+  if (size % 2) cfg.secret.push_back('s');
   cfg.hide_avps = !cfg.secret.empty();
   uint64_t counter = 0;
   Endpoint ep(cfg, [&counter](std::span<uint8_t> out) {

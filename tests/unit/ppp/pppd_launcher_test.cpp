@@ -166,6 +166,14 @@ TEST_F(Launcher, CrossedMappingsDoNotClobber) {
   int a[2], b[2];
   ASSERT_EQ(pipe2(a, O_CLOEXEC), 0);
   ASSERT_EQ(pipe2(b, O_CLOEXEC), 0);
+  // Move the read ends well above 4 so neither number collides with the report target below, whatever
+  // descriptors the test runner left open (ctest may hand us more than 0-2).
+  for (int* fd : {&a[0], &b[0]}) {
+    int high = fcntl(*fd, F_DUPFD_CLOEXEC, fd == &a[0] ? 20 : 30);
+    ASSERT_GE(high, 20);
+    close(*fd);
+    *fd = high;
+  }
   // Give a[0] the number of b[0] in the child and vice versa, plus the report pipe on 4 for the handshake.
   int rep[2];
   ASSERT_EQ(pipe2(rep, O_CLOEXEC), 0);

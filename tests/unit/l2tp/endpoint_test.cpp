@@ -1,0 +1,430 @@
+// Endpoint + tunnel/session FSM tests. Two endpoints (a LAC and an LNS) exchange datagrams in memory; each test
+// asserts on the actions the pure core returns. Time is virtual.
+#include "server/l2tp/endpoint.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace l2tpvpn::l2tp {
+namespace {
+
+RandomFn seeded(uint64_t seed) {
+  auto rng = std::make_shared<std::mt19937_64>(seed);
+  return [rng](std::span<uint8_t> out) {
+    for (auto& b : out) b = static_cast<uint8_t>((*rng)());
+  };
+}
+
+template <class T>
+std::vector<T> only(const std::vector<Action>& actions) {
+  std::vector<T> out;
+  for (const auto& a : actions)
+    if (auto* p = std::get_if<T>(&a)) out.push_back(*p);
+  return out;
+}
+
+Message decode_sent(const SendDatagram& d, ByteView secret = {}) {
+  auto p = decode_packet(d.bytes);
+  EXPECT_TRUE(p);
+  auto m = decode_message(p->payload, DecodeOptions{secret});
+  EXPECT_TRUE(m) << to_string(m.error().kind);
+  return *m;
+}
+
+const PeerAddress kLacAddr = PeerAddress::v4(0xc0000202, 1701);  // 192.0.2.2
+const PeerAddress kLnsAddr = PeerAddress::v4(0xc0000201, 1701);  // 192.0.2.1
+
+// Two endpoints joined by a perfect link. run() delivers datagrams and fires timers in virtual time until nothing
+// is left to do or `limit` of virtual time has passed; every non-send action is recorded per side.
+struct Pair {
+  L2tpConfig lac_cfg, lns_cfg;
+  std::unique_ptr<Endpoint> lac, lns;
+  std::vector<Action> lac_events, lns_events;
+  TimePoint now{};
+  bool drop_all = false;
+
+  Pair() {
+    lac_cfg.role = Role::kLac;
+    lac_cfg.host_name = "lac";
+    lns_cfg.role = Role::kLns;
+    lns_cfg.host_name = "lns";
+    lac_cfg.channel.hello_interval = lns_cfg.channel.hello_interval = Duration(0);
+  }
+  void build(AdmissionFn admission = {}) {
+    lac = std::make_unique<Endpoint>(lac_cfg, seeded(1));
+    lns = std::make_unique<Endpoint>(lns_cfg, seeded(2), std::move(admission));
+  }
+  // Moves datagrams between the two; returns true if anything happened.
+  bool pump() {
+    bool any = false;
+    for (auto [from, to, from_addr, events] :
+         {std::tuple{lac.get(), lns.get(), kLacAddr, &lac_events}, std::tuple{lns.get(), lac.get(), kLnsAddr, &lns_events}}) {
+      for (auto& a : from->take_actions()) {
+        any = true;
+        if (auto* s = std::get_if<SendDatagram>(&a)) {
+          if (!drop_all) to->on_datagram(now, from_addr, s->bytes);
+        } else {
+          events->push_back(a);
+        }
+      }
+    }
+    return any;
+  }
+  void run(Duration limit = Duration(60000)) {
+    TimePoint end = now + limit;
+    for (int guard = 0; guard < 100000; ++guard) {
+      while (pump()) {
+      }
+      auto d1 = lac->next_deadline(), d2 = lns->next_deadline();
+      std::optional<TimePoint> next;
+      for (auto d : {d1, d2})
+        if (d && (!next || *d < *next)) next = d;
+      if (!next || *next > end) {
+        now = std::max(now, end);
+        return;
+      }
+      now = std::max(now, *next);
+      lac->on_timer(now);
+      lns->on_timer(now);
+    }
+    FAIL() << "run() did not settle";
+  }
+  uint16_t connect() {
+    auto id = lac->open_tunnel(now, kLnsAddr);
+    EXPECT_TRUE(id);
+    run(Duration(5000));
+    return *id;
+  }
+};
+
+TEST(Endpoint, SccrqInIdleAnswersSccrp) {
+  Pair p;
+  p.build();
+  p.lac->open_tunnel(p.now, kLnsAddr);
+  auto sent = only<SendDatagram>(p.lac->take_actions());
+  ASSERT_EQ(sent.size(), 1u);
+  Message sccrq = decode_sent(sent[0]);
+  EXPECT_EQ(sccrq.type, MessageType::kSccrq);
+  EXPECT_TRUE(sccrq.tie_breaker.has_value());
+  p.lns->on_datagram(p.now, kLacAddr, sent[0].bytes);
+  auto replies = only<SendDatagram>(p.lns->take_actions());
+  ASSERT_EQ(replies.size(), 1u);
+  Message sccrp = decode_sent(replies[0]);
+  EXPECT_EQ(sccrp.type, MessageType::kSccrp);
+  EXPECT_EQ(sccrp.protocol_version, 0x0100);
+  EXPECT_EQ(sccrp.host_name, "lns");
+  auto hdr = decode_packet(replies[0].bytes);
+  EXPECT_EQ(hdr->header.tunnel_id, *sccrq.assigned_tunnel_id);  // addressed to the LAC's tunnel
+  EXPECT_FALSE(sccrp.challenge.has_value());
+}
+
+TEST(Endpoint, TunnelAndIncomingCallEstablish) {
+  Pair p;
+  p.build();
+  uint16_t tid = p.connect();
+  ASSERT_EQ(only<TunnelUp>(p.lac_events).size(), 1u);
+  ASSERT_EQ(only<TunnelUp>(p.lns_events).size(), 1u);
+  EXPECT_EQ(only<TunnelUp>(p.lns_events)[0].peer_host_name, "lac");
+  auto sid = p.lac->open_call(p.now, tid, CallDirection::kIncoming, "555");
+  ASSERT_TRUE(sid);
+  p.run(Duration(5000));
+  auto lac_up = only<SessionUp>(p.lac_events);
+  auto lns_up = only<SessionUp>(p.lns_events);
+  ASSERT_EQ(lac_up.size(), 1u);
+  ASSERT_EQ(lns_up.size(), 1u);
+  EXPECT_EQ(lac_up[0].session_id, *sid);
+  EXPECT_EQ(lns_up[0].peer_session_id, *sid);
+  EXPECT_EQ(lac_up[0].peer_session_id, lns_up[0].session_id);
+  EXPECT_EQ(lns_up[0].direction, CallDirection::kIncoming);
+  EXPECT_EQ(lns_up[0].calling_number, "555");
+}
+
+TEST(Endpoint, OutgoingCallFromLns) {
+  Pair p;
+  p.build();
+  p.connect();
+  uint16_t lns_tid = only<TunnelUp>(p.lns_events)[0].tunnel_id;
+  auto sid = p.lns->open_call(p.now, lns_tid, CallDirection::kOutgoing, "12345");
+  ASSERT_TRUE(sid);
+  p.run(Duration(5000));
+  auto lac_up = only<SessionUp>(p.lac_events);
+  auto lns_up = only<SessionUp>(p.lns_events);
+  ASSERT_EQ(lac_up.size(), 1u);
+  ASSERT_EQ(lns_up.size(), 1u);
+  EXPECT_EQ(lac_up[0].direction, CallDirection::kOutgoing);
+  EXPECT_EQ(lac_up[0].called_number, "12345");
+}
+
+TEST(Endpoint, CallQueuedUntilTunnelUp) {
+  Pair p;
+  p.build();
+  auto tid = p.lac->open_tunnel(p.now, kLnsAddr);
+  ASSERT_TRUE(p.lac->open_call(p.now, *tid, CallDirection::kIncoming));
+  p.run(Duration(5000));
+  EXPECT_EQ(only<SessionUp>(p.lns_events).size(), 1u);
+}
+
+TEST(Endpoint, TunnelAuthenticationBothWays) {
+  Pair p;
+  p.lac_cfg.secret = p.lns_cfg.secret = "shared";
+  p.build();
+  p.connect();
+  EXPECT_EQ(only<TunnelUp>(p.lac_events).size(), 1u);
+  EXPECT_EQ(only<TunnelUp>(p.lns_events).size(), 1u);
+}
+
+TEST(Endpoint, WrongSecretIsRefusedWithNotAuthorized) {
+  Pair p;
+  p.lac_cfg.secret = "one";
+  p.lns_cfg.secret = "two";
+  p.build();
+  p.connect();
+  EXPECT_TRUE(only<TunnelUp>(p.lns_events).empty());
+  auto down = only<TunnelDown>(p.lac_events);
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].result.result, result::kStopNotAuthorized);
+  EXPECT_EQ(p.lac->drops().at("tunnel_auth_failed"), 1u);
+}
+
+TEST(Endpoint, LnsRequiresResponseFromLacWithoutSecret) {
+  Pair p;
+  p.lns_cfg.secret = "two";  // the LAC has none: it cannot answer our challenge
+  p.build();
+  p.connect();
+  EXPECT_TRUE(only<TunnelUp>(p.lns_events).empty());
+  EXPECT_TRUE(only<TunnelUp>(p.lac_events).empty());
+}
+
+TEST(Endpoint, HiddenAvpsEndToEnd) {
+  Pair p;
+  p.lac_cfg.secret = p.lns_cfg.secret = "shared";
+  p.lac_cfg.hide_avps = p.lns_cfg.hide_avps = true;
+  p.build();
+  uint16_t tid = p.connect();
+  p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  EXPECT_EQ(only<SessionUp>(p.lns_events).size(), 1u);
+}
+
+TEST(Endpoint, CdnEndsSessionOnBothSides) {
+  Pair p;
+  p.build();
+  uint16_t tid = p.connect();
+  uint16_t sid = *p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  uint16_t lns_tid = only<SessionUp>(p.lns_events)[0].tunnel_id;
+  uint16_t lns_sid = only<SessionUp>(p.lns_events)[0].session_id;
+  p.lns->close_session(p.now, lns_tid, lns_sid, ResultCode{result::kCdnAdministrative, std::nullopt, "bye"},
+                       PppDisconnectCause{13, 0xc223, 2, "auth"});
+  p.run(Duration(5000));
+  auto lac_down = only<SessionDown>(p.lac_events);
+  ASSERT_EQ(lac_down.size(), 1u);
+  EXPECT_EQ(lac_down[0].session_id, sid);
+  EXPECT_TRUE(lac_down[0].by_peer);
+  EXPECT_EQ(lac_down[0].result.result, result::kCdnAdministrative);
+  ASSERT_TRUE(lac_down[0].cause);
+  EXPECT_EQ(lac_down[0].cause->protocol, 0xc223);
+  auto lns_down = only<SessionDown>(p.lns_events);
+  ASSERT_EQ(lns_down.size(), 1u);
+  EXPECT_FALSE(lns_down[0].by_peer);
+  EXPECT_EQ(p.lns->tunnel(lns_tid)->session_count(), 0u);
+}
+
+TEST(Endpoint, StopCcnEndsTunnelAndSessionsThenHoldsTheId) {
+  Pair p;
+  p.lns_cfg.stop_hold = Duration(31000);
+  p.build();
+  uint16_t tid = p.connect();
+  p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  uint16_t lns_tid = only<TunnelUp>(p.lns_events)[0].tunnel_id;
+  p.lac->close_tunnel(p.now, tid, ResultCode{result::kStopGeneralRequest, std::nullopt, ""});
+  TimePoint stopped = p.now;
+  p.run(Duration(1000));
+  EXPECT_EQ(only<SessionDown>(p.lns_events).size(), 2u);
+  auto down = only<TunnelDown>(p.lns_events);
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_TRUE(down[0].by_peer);
+  // Held (§5.7): still present in closing state until stop_hold has passed.
+  ASSERT_NE(p.lns->tunnel(lns_tid), nullptr);
+  EXPECT_EQ(p.lns->tunnel(lns_tid)->state(), TunnelState::kClosing);
+  p.run(Duration(31000) - std::chrono::duration_cast<Duration>(p.now - stopped) + Duration(10));
+  p.lns->take_actions();
+  EXPECT_EQ(p.lns->tunnel(lns_tid), nullptr);
+}
+
+TEST(Endpoint, AdmissionRefusalIsSilentAndCounted) {
+  Pair p;
+  p.build([](const PeerAddress&) { return false; });
+  p.lac->open_tunnel(p.now, kLnsAddr);
+  for (auto& a : only<SendDatagram>(p.lac->take_actions())) p.lns->on_datagram(p.now, kLacAddr, a.bytes);
+  EXPECT_TRUE(p.lns->take_actions().empty());
+  EXPECT_EQ(p.lns->drops().at("not_admitted"), 1u);
+  EXPECT_TRUE(p.lns->tunnels().empty());
+}
+
+TEST(Endpoint, GarbageIsDroppedAndCounted) {
+  Pair p;
+  p.build();
+  p.lns->on_datagram(p.now, kLacAddr, Bytes{0xc8});
+  p.lns->on_datagram(p.now, kLacAddr, Bytes{0xc8, 0x03, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0});
+  p.lns->on_datagram(p.now, kLacAddr, encode_control(0, 0, 0, 0, Bytes{1, 2, 3}));
+  Message hello;
+  hello.type = MessageType::kHello;
+  p.lns->on_datagram(p.now, kLacAddr, encode_control(0, 0, 0, 0, encode_message(hello)));
+  p.lns->on_datagram(p.now, kLacAddr, encode_control(77, 0, 0, 0, encode_message(hello)));
+  p.lns->on_datagram(p.now, kLacAddr, encode_data(77, 1, Bytes{1}));
+  EXPECT_TRUE(p.lns->take_actions().empty());
+  const auto& d = p.lns->drops();
+  EXPECT_EQ(d.at("header_truncated"), 1u);
+  EXPECT_EQ(d.at("header_bad_version"), 1u);
+  EXPECT_EQ(d.at("tunnel0_truncated_avp"), 1u);
+  EXPECT_EQ(d.at("tunnel0_not_sccrq"), 1u);
+  EXPECT_EQ(d.at("unknown_tunnel"), 1u);
+  EXPECT_EQ(d.at("data_unknown_tunnel"), 1u);
+}
+
+TEST(Endpoint, RetransmittedSccrqDoesNotCreateASecondTunnel) {
+  Pair p;
+  p.build();
+  p.lac->open_tunnel(p.now, kLnsAddr);
+  auto sent = only<SendDatagram>(p.lac->take_actions());
+  p.lns->on_datagram(p.now, kLacAddr, sent[0].bytes);
+  p.lns->on_datagram(p.now, kLacAddr, sent[0].bytes);
+  EXPECT_EQ(p.lns->tunnels().size(), 1u);
+}
+
+TEST(Endpoint, UnknownMandatoryAvpInSessionMessageEndsOnlyThatSession) {
+  Pair p;
+  p.build();
+  uint16_t tid = p.connect();
+  p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  auto ups = only<SessionUp>(p.lns_events);
+  ASSERT_EQ(ups.size(), 2u);
+  // Craft an SLI with an unknown M-bit AVP, sent in sequence on the LAC's tunnel, to the LNS's first session.
+  const Tunnel* lac_t = p.lac->tunnel(tid);
+  Message sli;
+  sli.type = MessageType::kSli;
+  sli.accm = Accm{0, 0};
+  Bytes avps = encode_message(sli);
+  Bytes bad = {0x80, 0x08, 0x00, 0x00, 0x01, 0x00, 0xde, 0xad};  // M bit, type 256
+  avps.insert(avps.end(), bad.begin(), bad.end());
+  // Our LAC's channel would number it; use the channel stats to know the next Ns (all acked, none queued).
+  uint16_t ns = static_cast<uint16_t>(lac_t->channel_stats().sent);
+  uint16_t nr = static_cast<uint16_t>(p.lns->tunnel(ups[0].tunnel_id)->channel_stats().sent);
+  p.lns->on_datagram(p.now, kLacAddr, encode_control(ups[0].tunnel_id, ups[0].session_id, ns, nr, avps));
+  p.run(Duration(2000));
+  auto downs = only<SessionDown>(p.lns_events);
+  ASSERT_EQ(downs.size(), 1u);
+  EXPECT_EQ(downs[0].session_id, ups[0].session_id);
+  EXPECT_EQ(downs[0].result.error, error::kUnknownMandatoryAvp);
+  EXPECT_EQ(p.lns->tunnel(ups[0].tunnel_id)->state(), TunnelState::kEstablished);
+}
+
+TEST(Endpoint, TieBreakerLeavesOneTunnel) {
+  Pair p;
+  p.lac_cfg.role = Role::kLns;  // both sides may initiate and answer
+  p.build();
+  p.lac->open_tunnel(p.now, kLnsAddr);
+  p.lns->open_tunnel(p.now, kLacAddr);
+  p.run(Duration(5000));
+  size_t up_a = only<TunnelUp>(p.lac_events).size(), up_b = only<TunnelUp>(p.lns_events).size();
+  EXPECT_EQ(up_a, 1u);
+  EXPECT_EQ(up_b, 1u);
+  EXPECT_EQ(p.lac->live_tunnel_count(), 1u);
+  EXPECT_EQ(p.lns->live_tunnel_count(), 1u);
+}
+
+TEST(Endpoint, RoleRefusesWrongCallType) {
+  Pair p;
+  p.build();
+  uint16_t tid = p.connect();
+  // A LAC does not accept ICRQ (and the LNS does not accept OCRQ): the LNS asks the LAC for an incoming call.
+  uint16_t lns_tid = only<TunnelUp>(p.lns_events)[0].tunnel_id;
+  p.lns->open_call(p.now, lns_tid, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  EXPECT_TRUE(only<SessionUp>(p.lac_events).empty());
+  auto down = only<SessionDown>(p.lns_events);
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_TRUE(down[0].by_peer);
+  EXPECT_EQ(p.lac->drops().at("call_refused"), 1u);
+  (void)tid;
+}
+
+TEST(Endpoint, SessionLimitAnswersCdnWithResourcesResult) {
+  Pair p;
+  p.lns_cfg.max_sessions_per_tunnel = 2;
+  p.build();
+  uint16_t tid = p.connect();
+  for (int i = 0; i < 3; ++i) p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  EXPECT_EQ(only<SessionUp>(p.lns_events).size(), 2u);
+  auto down = only<SessionDown>(p.lac_events);
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].result.result, result::kCdnTemporaryResources);
+}
+
+TEST(Endpoint, BadProtocolVersionGetsStopCcnResult5) {
+  Pair p;
+  p.build();
+  Message sccrq;
+  sccrq.type = MessageType::kSccrq;
+  sccrq.protocol_version = 0x0300;
+  sccrq.host_name = "x";
+  sccrq.framing_capabilities = 3;
+  sccrq.assigned_tunnel_id = 9;
+  p.lns->on_datagram(p.now, kLacAddr, encode_control(0, 0, 0, 0, encode_message(sccrq)));
+  auto sent = only<SendDatagram>(p.lns->take_actions());
+  ASSERT_EQ(sent.size(), 1u);
+  Message stop = decode_sent(sent[0]);
+  EXPECT_EQ(stop.type, MessageType::kStopccn);
+  EXPECT_EQ(stop.result_code->result, result::kStopBadProtocolVersion);
+  EXPECT_EQ(stop.result_code->error, 0x0100);
+}
+
+TEST(Endpoint, DeadPeerTearsTunnelDownAfterRetries) {
+  Pair p;
+  p.build();
+  uint16_t tid = p.connect();
+  p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  p.drop_all = true;
+  p.lac->close_session(p.now, tid, only<SessionUp>(p.lac_events)[0].session_id,
+                       ResultCode{result::kCdnAdministrative, std::nullopt, ""});
+  p.run(Duration(120000));
+  auto down = only<TunnelDown>(p.lac_events);
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].result.message, "peer not responding");
+}
+
+TEST(Endpoint, SequencingRequiredReachesSessionUp) {
+  Pair p;
+  p.lac_cfg.sequencing_required = true;
+  p.build();
+  uint16_t tid = p.connect();
+  p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  ASSERT_EQ(only<SessionUp>(p.lns_events).size(), 1u);
+  EXPECT_TRUE(only<SessionUp>(p.lns_events)[0].sequencing_required);
+}
+
+TEST(Endpoint, DataPacketsReachTheSession) {
+  Pair p;
+  p.build();
+  uint16_t tid = p.connect();
+  p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  auto up = only<SessionUp>(p.lac_events)[0];
+  p.lac->send_data(tid, up.session_id, Bytes{0xff, 0x03, 0xc0, 0x21});
+  p.run(Duration(100));
+  auto data = only<SessionData>(p.lns_events);
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(data[0].ppp, (Bytes{0xff, 0x03, 0xc0, 0x21}));
+}
+
+}  // namespace
+}  // namespace l2tpvpn::l2tp
