@@ -83,7 +83,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 }  // namespace
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerConfig config)
-    : io_(io), config_(std::move(config)), acceptor_(io) {}
+    : config_(std::move(config)), acceptor_(io) {}
 
 void HttpServer::route(const std::string& path, HttpHandler handler) { routes_[path] = std::move(handler); }
 

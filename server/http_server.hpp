@@ -45,7 +45,6 @@ class HttpServer {
   void accept();
   HttpResponse dispatch(const std::string& method, const std::string& target, const std::string& authorization);
 
-  boost::asio::io_context& io_;
   HttpServerConfig config_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::map<std::string, HttpHandler> routes_;
