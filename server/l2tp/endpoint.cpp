@@ -130,6 +130,14 @@ void Endpoint::send_data(uint16_t tunnel_id, uint16_t session_id, ByteView ppp) 
   if (Tunnel* t = find(tunnel_id)) t->send_data(session_id, ppp);
 }
 
+void Endpoint::send_set_link_info(TimePoint now, uint16_t tunnel_id, uint16_t session_id, Accm accm) {
+  if (Tunnel* t = find(tunnel_id)) t->send_set_link_info(now, session_id, accm);
+}
+
+void Endpoint::send_wan_error_notify(TimePoint now, uint16_t tunnel_id, uint16_t session_id, CallErrors errors) {
+  if (Tunnel* t = find(tunnel_id)) t->send_wan_error_notify(now, session_id, errors);
+}
+
 void Endpoint::on_datagram(TimePoint now, const PeerAddress& from, ByteView datagram) {
   ++stats_.datagrams;
   auto packet = decode_packet(datagram);

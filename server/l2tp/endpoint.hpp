@@ -49,6 +49,8 @@ class Endpoint {
   // Closes every tunnel (StopCCN result 6, "shutting down"), e.g. on SIGTERM.
   void close_all(TimePoint now, ResultCode result);
   void send_data(uint16_t tunnel_id, uint16_t session_id, ByteView ppp);
+  void send_set_link_info(TimePoint now, uint16_t tunnel_id, uint16_t session_id, Accm accm);
+  void send_wan_error_notify(TimePoint now, uint16_t tunnel_id, uint16_t session_id, CallErrors errors);
 
   const Tunnel* tunnel(uint16_t id) const;
   std::vector<const Tunnel*> tunnels() const;

@@ -455,6 +455,15 @@ void Tunnel::send_set_link_info(TimePoint now, uint16_t session_id, Accm accm) {
   send(now, s->peer_id, m);
 }
 
+void Tunnel::send_wan_error_notify(TimePoint now, uint16_t session_id, CallErrors errors) {
+  Session* s = find_session(session_id);
+  if (!s || s->state != SessionState::kEstablished) return;
+  Message m;
+  m.type = MessageType::kWen;
+  m.call_errors = errors;
+  send(now, s->peer_id, m);
+}
+
 void Tunnel::on_session_message(TimePoint now, uint16_t header_session_id, const Message& m) {
   // Call requests create a session (§5.4.2, §5.4.3): the header carries session ID 0.
   if (m.type == MessageType::kIcrq || m.type == MessageType::kOcrq) {

@@ -87,6 +87,8 @@ class Tunnel {
   void send_data(uint16_t session_id, ByteView ppp);
   // LNS -> LAC Set-Link-Info (§6.15).
   void send_set_link_info(TimePoint now, uint16_t session_id, Accm accm);
+  // LAC -> LNS WAN-Error-Notify (§6.14).
+  void send_wan_error_notify(TimePoint now, uint16_t session_id, CallErrors errors);
 
   uint16_t id() const { return local_id_; }
   uint16_t peer_id() const { return peer_id_; }

@@ -412,6 +412,26 @@ TEST(Endpoint, SequencingRequiredReachesSessionUp) {
   EXPECT_TRUE(only<SessionUp>(p.lns_events)[0].sequencing_required);
 }
 
+TEST(Endpoint, WanErrorNotifyAndSetLinkInfoReachThePeer) {
+  Pair p;
+  p.build();
+  uint16_t tid = p.connect();
+  p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  auto lac_up = only<SessionUp>(p.lac_events)[0];
+  auto lns_up = only<SessionUp>(p.lns_events)[0];
+  p.lac->send_wan_error_notify(p.now, tid, lac_up.session_id, CallErrors{1, 2, 3, 4, 5, 6});
+  p.lns->send_set_link_info(p.now, lns_up.tunnel_id, lns_up.session_id, Accm{0xa0000, 0});
+  p.run(Duration(1000));
+  auto wen = only<WanErrors>(p.lns_events);
+  ASSERT_EQ(wen.size(), 1u);
+  EXPECT_EQ(wen[0].session_id, lns_up.session_id);
+  EXPECT_EQ(wen[0].errors.alignment, 6u);
+  auto sli = only<LinkInfo>(p.lac_events);
+  ASSERT_EQ(sli.size(), 1u);
+  EXPECT_EQ(sli[0].accm.send, 0xa0000u);
+}
+
 TEST(Endpoint, DataPacketsReachTheSession) {
   Pair p;
   p.build();
