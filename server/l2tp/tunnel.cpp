@@ -225,7 +225,7 @@ void Tunnel::on_message(TimePoint now, uint16_t session_id, ByteView avps) {
                        std::string(to_string(m.type)) + " in state " + std::string(to_string(state_))});
 }
 
-void Tunnel::on_sccrq(TimePoint now, const Message& m) {
+bool Tunnel::adopt_peer(TimePoint now, const Message& m) {
   peer_id_ = *m.assigned_tunnel_id;
   channel_.set_peer_tunnel_id(peer_id_);
   channel_.set_peer_receive_window(m.receive_window_size.value_or(4));
@@ -234,8 +234,22 @@ void Tunnel::on_sccrq(TimePoint now, const Message& m) {
   if (*m.protocol_version != kProtocolVersion) {
     // §4.4.2 result 5: the Error Code carries the highest version we support.
     fail(now, ResultCode{result::kStopBadProtocolVersion, kProtocolVersion, "only L2TPv2 (1.0) is supported"});
-    return;
+    return false;
   }
+  return true;
+}
+
+bool Tunnel::challenge_answered(TimePoint now, MessageType carrier, const Message& m) {
+  if (our_challenge_.empty()) return true;
+  Bytes expect = challenge_response(carrier, secret(), our_challenge_);
+  if (m.challenge_response && equal_bytes(*m.challenge_response, expect)) return true;
+  ++ctx_.drops["tunnel_auth_failed"];
+  fail(now, ResultCode{result::kStopNotAuthorized, error::kNoError, "bad or missing challenge response"});
+  return false;
+}
+
+void Tunnel::on_sccrq(TimePoint now, const Message& m) {
+  if (!adopt_peer(now, m)) return;
   Message reply = base_control_message(MessageType::kSccrp);
   if (m.challenge) {
     if (!has_secret()) {
@@ -253,23 +267,7 @@ void Tunnel::on_sccrq(TimePoint now, const Message& m) {
 }
 
 void Tunnel::on_sccrp(TimePoint now, const Message& m) {
-  peer_id_ = *m.assigned_tunnel_id;
-  channel_.set_peer_tunnel_id(peer_id_);
-  channel_.set_peer_receive_window(m.receive_window_size.value_or(4));
-  peer_host_name_ = m.host_name.value_or("");
-  peer_vendor_name_ = m.vendor_name.value_or("");
-  if (*m.protocol_version != kProtocolVersion) {
-    fail(now, ResultCode{result::kStopBadProtocolVersion, kProtocolVersion, "only L2TPv2 (1.0) is supported"});
-    return;
-  }
-  if (!our_challenge_.empty()) {
-    Bytes expect = challenge_response(MessageType::kSccrp, secret(), our_challenge_);
-    if (!m.challenge_response || !equal_bytes(*m.challenge_response, expect)) {
-      ++ctx_.drops["tunnel_auth_failed"];
-      fail(now, ResultCode{result::kStopNotAuthorized, error::kNoError, "bad or missing challenge response"});
-      return;
-    }
-  }
+  if (!adopt_peer(now, m) || !challenge_answered(now, MessageType::kSccrp, m)) return;
   Message reply;
   reply.type = MessageType::kScccn;
   if (m.challenge) {
@@ -284,14 +282,7 @@ void Tunnel::on_sccrp(TimePoint now, const Message& m) {
 }
 
 void Tunnel::on_scccn(TimePoint now, const Message& m) {
-  if (!our_challenge_.empty()) {
-    Bytes expect = challenge_response(MessageType::kScccn, secret(), our_challenge_);
-    if (!m.challenge_response || !equal_bytes(*m.challenge_response, expect)) {
-      ++ctx_.drops["tunnel_auth_failed"];
-      fail(now, ResultCode{result::kStopNotAuthorized, error::kNoError, "bad or missing challenge response"});
-      return;
-    }
-  }
+  if (!challenge_answered(now, MessageType::kScccn, m)) return;
   established(now);
 }
 

@@ -136,6 +136,10 @@ class Tunnel {
   Bytes random_bytes(size_t n) const;
   bool has_secret() const { return !ctx_.config.secret.empty(); }
   ByteView secret() const { return as_bytes(ctx_.config.secret); }
+  // Takes the peer's tunnel ID, window and names from SCCRQ/SCCRP; false (StopCCN sent) on a bad version.
+  bool adopt_peer(TimePoint now, const Message& m);
+  // §5.1.1: checks the response to the challenge we sent; false (StopCCN result 4 sent) if wrong or missing.
+  bool challenge_answered(TimePoint now, MessageType carrier, const Message& m);
   void established(TimePoint now);
   void enter_closing(TimePoint now, ResultCode result, bool by_peer);
   void fail(TimePoint now, ResultCode result);  // send StopCCN and close
