@@ -9,6 +9,15 @@
 #   L2TPVPN_FUZZ_SECONDS=60 ...      # per fuzz target (default 30)
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+# The User-Mode Linux guest mounts its own /tmp, so a tree under the host's /tmp is invisible to it: work on a
+# copy elsewhere in that case.
+case "$SRC" in
+  /tmp/*)
+    COPY=/var/tmp/l2tpvpn-src
+    rm -rf "$COPY" && mkdir -p "$COPY" && cp -a "$SRC/." "$COPY/"
+    exec "$COPY/tests/run-all.sh" "$@"
+    ;;
+esac
 BUILD=${L2TPVPN_BUILD_DIR:-$SRC/build-ci}
 FUZZ_BUILD=${L2TPVPN_FUZZ_BUILD_DIR:-$SRC/build-fuzz}
 JOBS=${L2TPVPN_JOBS:-$(nproc)}
