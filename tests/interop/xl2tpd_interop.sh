@@ -42,6 +42,14 @@ wait_for() {
 pass() { PASSES=$((PASSES + 1)); echo "PASS: $*"; }
 fail() { FAILS=$((FAILS + 1)); echo "FAIL: $*"; }
 dump() { for f in "$@"; do echo "----- $f"; tail -n 40 "$f"; done; }
+# start_xl2tpd NAME SECRET: runs xl2tpd with $W/NAME-xl2tpd.conf, logs to $W/NAME-xl2tpd.log, waits for its
+# control pipe.
+start_xl2tpd() {
+  echo "* * $2" > "$W/$1-secrets"
+  : > "$W/options"
+  xl2tpd -D -c "$W/$1-xl2tpd.conf" -s "$W/$1-secrets" -p "$W/xl2tpd.pid" -C "$W/control" > "$W/$1-xl2tpd.log" 2>&1 &
+  _end=$(( $(now) + 10 )); while [ ! -p "$W/control" ] && [ "$(now)" -lt "$_end" ]; do sleep 0.1; done
+}
 stop_xl2tpd() { [ -f "$W/xl2tpd.pid" ] && kill "$(cat "$W/xl2tpd.pid")" 2>/dev/null; sleep 0.3; pkill -x xl2tpd; rm -f "$W/xl2tpd.pid" "$W/control"; }
 
 # ---- A: xl2tpd LAC -> l2tpvpnd LNS ----
@@ -78,10 +86,7 @@ autodial = no
 redial = no
 pppoptfile = $W/options
 EOC
-  echo "* * $csecret" > "$W/$name-secrets"
-  : > "$W/options"
-  xl2tpd -D -c "$W/$name-xl2tpd.conf" -s "$W/$name-secrets" -p "$W/xl2tpd.pid" -C "$W/control" > "$xlog" 2>&1 &
-  _end=$(( $(now) + 10 )); while [ ! -p "$W/control" ] && [ "$(now)" -lt "$_end" ]; do sleep 0.1; done
+  start_xl2tpd "$name" "$csecret"
   echo "c test" > "$W/control"
   if [ "$expect" = up ]; then
     if wait_for "$log" "event=session_up" 15 && wait_for "$xlog" "Call established" 15; then
@@ -131,9 +136,7 @@ hidden bit = $hidden
 require authentication = no
 pppoptfile = $W/options
 EOC
-  echo "* * $secret" > "$W/$name-secrets"
-  xl2tpd -D -c "$W/$name-xl2tpd.conf" -s "$W/$name-secrets" -p "$W/xl2tpd.pid" -C "$W/control" > "$xlog" 2>&1 &
-  _end=$(( $(now) + 10 )); while [ ! -p "$W/control" ] && [ "$(now)" -lt "$_end" ]; do sleep 0.1; done
+  start_xl2tpd "$name" "$secret"
   set -- --peer 127.0.0.1 --bind 127.0.0.3 --sessions 3 --timeout 20
   [ -n "$secret" ] && set -- "$@" --secret "$secret"
   [ "$hidden" = yes ] && set -- "$@" --hide
