@@ -15,6 +15,38 @@ const char* to_string(CommandError::Kind k) {
   return "unknown error";
 }
 
+const char* command_name(Command c) {
+  switch (c) {
+    case Command::kVersion: return "version";
+    case Command::kStats: return "stats";
+    case Command::kReloadSettings: return "reload-settings";
+    case Command::kLoadConn: return "load-conn";
+    case Command::kUnloadConn: return "unload-conn";
+    case Command::kGetConns: return "get-conns";
+    case Command::kListConns: return "list-conns";
+    case Command::kLoadShared: return "load-shared";
+    case Command::kUnloadShared: return "unload-shared";
+    case Command::kGetShared: return "get-shared";
+    case Command::kLoadKey: return "load-key";
+    case Command::kListSas: return "list-sas";
+    case Command::kTerminate: return "terminate";
+  }
+  return "";
+}
+
+const char* stream_event(Command c) {
+  switch (c) {
+    case Command::kListConns: return "list-conn";
+    case Command::kListSas: return "list-sa";
+    default: return nullptr;
+  }
+}
+
+Status<CommandError> Session::submit(Command c, Message args, CommandCallback cb) {
+  if (const char* ev = stream_event(c)) return streamed_command(command_name(c), std::move(args), ev, std::move(cb));
+  return command(command_name(c), std::move(args), std::move(cb));
+}
+
 Status<CommandError> Session::enqueue(Op op, const Packet& packet) {
   if (!connected_) return unexpected(CommandError{CommandError::Kind::kDisconnected, "not connected to charon"});
   auto frame = encode_frame(packet);

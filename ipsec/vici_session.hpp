@@ -34,6 +34,35 @@
 
 namespace l2tpvpn::vici {
 
+// The commands l2tpvpn uses (vici/README.md, "Client-initiated commands"). Streamed ones name their event.
+enum class Command : uint8_t {
+  kVersion,
+  kStats,
+  kReloadSettings,
+  kLoadConn,
+  kUnloadConn,
+  kGetConns,
+  kListConns,  // streams list-conn
+  kLoadShared,
+  kUnloadShared,
+  kGetShared,
+  kLoadKey,
+  kListSas,  // streams list-sa
+  kTerminate,
+};
+const char* command_name(Command c);
+// The event a command streams its results with, or nullptr.
+const char* stream_event(Command c);
+
+// Events l2tpvpn registers for (vici/README.md, "Server-issued events").
+namespace event {
+inline constexpr const char* kIkeUpdown = "ike-updown";
+inline constexpr const char* kChildUpdown = "child-updown";
+inline constexpr const char* kIkeRekey = "ike-rekey";
+inline constexpr const char* kChildRekey = "child-rekey";
+inline constexpr const char* kIkeUpdate = "ike-update";
+}  // namespace event
+
 struct CommandError {
   enum class Kind : uint8_t {
     kUnknownCommand,  // CMD_UNKNOWN: charon has no such command (plugin missing, too old)
@@ -82,6 +111,8 @@ class Session {
   Status<CommandError> command(std::string name, Message args, CommandCallback cb);
   // As command(), collecting `event` packets that arrive until the response (list-sas -> list-sa).
   Status<CommandError> streamed_command(std::string name, Message args, std::string event, CommandCallback cb);
+  // command() or streamed_command() by the Command's table entry.
+  Status<CommandError> submit(Command c, Message args, CommandCallback cb);
   Status<CommandError> register_event(std::string event, RegisterCallback cb = {});
   Status<CommandError> unregister_event(std::string event, RegisterCallback cb = {});
   void set_event_handler(EventHandler h) { event_handler_ = std::move(h); }
