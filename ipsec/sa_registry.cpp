@@ -171,7 +171,11 @@ bool SaRegistry::child_updown(const Message& m) {
       return;
     }
     const Section* children = ike.section("child-sas");
-    if (!children) return;
+    if (!children || !ike_fields(name, ike)) {
+      ++stats_.malformed;
+      ok = false;
+      return;
+    }
     for_each_section(*children, [&](const std::string&, const Section& c) {
       if (auto id = number<uint32_t>(c, "uniqueid")) {
         children_.erase(*id);
