@@ -1,8 +1,17 @@
+// Reliable control channel, RFC 2661 §5.8 and Appendix A. The behaviour is summarised above the class in
+// control_channel.hpp; comments here say why each rule is the way it is.
 #include "server/l2tp/control_channel.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace l2tpvpn::l2tp {
+
+namespace {
+// Serial arithmetic leaves half the sequence space as "ahead"; a receive window larger than that would make
+// "ahead" and "behind" overlap.
+constexpr uint32_t kMaxReceiveWindow = 0x8000;
+}  // namespace
 
 bool seq_before(uint16_t a, uint16_t b) {
   uint16_t d = static_cast<uint16_t>(b - a);
@@ -10,26 +19,33 @@ bool seq_before(uint16_t a, uint16_t b) {
 }
 
 ControlChannel::ControlChannel(ControlChannelConfig config, TimePoint now) : config_(config) {
-  ssthresh_ = peer_rws_;
   if (config_.hello_interval.count() > 0) hello_deadline_ = now + config_.hello_interval;
 }
 
-void ControlChannel::set_peer_tunnel_id(uint16_t id) { peer_tunnel_id_ = id; }
+void ControlChannel::set_peer_tunnel_id(uint16_t id) {
+  peer_tunnel_id_ = id;
+}
 
 void ControlChannel::set_peer_receive_window(uint16_t rws) {
   peer_rws_ = std::max<uint16_t>(rws, 1);
-  ssthresh_ = peer_rws_;  // Appendix A: SSTHRESH starts at the peer's window
-  cwnd_ = std::min<double>(cwnd_, peer_rws_);
+  // Appendix A: SSTHRESH starts at the peer's window, and CWND may never exceed it.
+  ssthresh_ = peer_rws_;
+  cwnd_ = std::min<uint32_t>(cwnd_, peer_rws_);
+}
+
+size_t ControlChannel::window() const {
+  return std::min<size_t>(peer_rws_, cwnd_);
 }
 
 void ControlChannel::transmit(const Outstanding& m) {
-  // Retransmissions carry the current Nr (§5.8).
+  // §5.8: a retransmission is the same message with the same Ns, but Nr is always the current one.
   actions_.push_back(Transmit{encode_control(peer_tunnel_id_, m.session_id, m.ns, expected_, m.avps)});
   ++stats_.transmitted;
-  ack_deadline_.reset();  // Nr piggybacked
+  ack_deadline_.reset();  // Nr piggybacked: no ZLB needed
 }
 
 void ControlChannel::send_zlb() {
+  // §5.8: a ZLB carries the Ns the next new message will have (it does not consume it) and the current Nr.
   actions_.push_back(Transmit{encode_control(peer_tunnel_id_, 0, next_ns_, expected_, {})});
   ++stats_.transmitted;
   ++stats_.zlb_sent;
@@ -38,13 +54,23 @@ void ControlChannel::send_zlb() {
 
 void ControlChannel::transmit_window(TimePoint now) {
   if (failed_) return;
-  size_t window = std::min<size_t>(peer_rws_, static_cast<size_t>(cwnd_));
-  while (!queued_.empty() && in_flight_.size() < std::max<size_t>(window, 1)) {
-    Outstanding m = std::move(queued_.front());
+  const size_t w = window();
+  while (resend_from_ < w) {
+    if (resend_from_ < unacked_.size()) {
+      // Go-back-N after a timeout: the next message sent before the timeout goes out again.
+      transmit(unacked_[resend_from_]);
+      ++stats_.retransmissions;
+      ++resend_from_;
+      continue;
+    }
+    if (queued_.empty()) break;
+    // New message. resend_from_ == unacked_.size() < w <= peer RWS here, so the Ns span of unacked_ stays within
+    // the peer's window and the peer never has to discard what we send as too far ahead.
+    Pending p = std::move(queued_.front());
     queued_.pop_front();
-    m.ns = next_ns_++;
-    transmit(m);
-    in_flight_.push_back(std::move(m));
+    unacked_.push_back(Outstanding{next_ns_++, p.session_id, std::move(p.avps)});
+    transmit(unacked_.back());
+    ++resend_from_;
     if (!rto_deadline_) {
       rto_ = config_.initial_timeout;
       retries_ = 0;
@@ -54,84 +80,111 @@ void ControlChannel::transmit_window(TimePoint now) {
 }
 
 void ControlChannel::send(TimePoint now, uint16_t session_id, Bytes avps) {
+  if (avps.empty()) return;  // would be a ZLB on the wire; see the header
   ++stats_.sent;
-  queued_.push_back(Outstanding{0, session_id, std::move(avps)});
+  queued_.push_back(Pending{session_id, std::move(avps)});
   transmit_window(now);
 }
 
 void ControlChannel::on_ack(TimePoint now, uint16_t nr) {
-  // Nr acknowledges every message with Ns before it. Ignore an Nr that acknowledges something never sent.
-  if (seq_before(next_ns_, nr)) return;
-  bool progressed = false;
-  while (!in_flight_.empty() && seq_before(in_flight_.front().ns, nr)) {
-    in_flight_.pop_front();
-    progressed = true;
-    // Appendix A: slow start below ssthresh, then congestion avoidance (+1 per window of acks).
-    if (cwnd_ < ssthresh_) cwnd_ += 1;
-    else cwnd_ += 1.0 / cwnd_;
-    cwnd_ = std::min<double>(cwnd_, peer_rws_);
+  // §5.8: Nr acknowledges every message with Ns before it. An Nr after next_ns_ would acknowledge messages we
+  // never sent: a confused or hostile peer. Ignore it rather than drop unacknowledged messages. (An Nr older
+  // than our oldest unacknowledged message is merely stale, e.g. reordered, and acknowledges nothing new.)
+  if (seq_before(next_ns_, nr)) {
+    ++stats_.ignored_acks;
+    return;
   }
-  if (progressed) {
-    retries_ = 0;
-    rto_ = config_.initial_timeout;
-    rto_deadline_ = in_flight_.empty() ? std::nullopt : std::optional<TimePoint>(now + rto_);
+  size_t acked = 0;
+  while (!unacked_.empty() && seq_before(unacked_.front().ns, nr)) {
+    unacked_.pop_front();
+    ++acked;
+    // Appendix A: slow start below SSTHRESH (+1 per ack), congestion avoidance at or above it (+1 per CWND acks).
+    if (cwnd_ < ssthresh_) {
+      ++cwnd_;
+    } else if (++avoidance_acks_ >= cwnd_) {
+      ++cwnd_;
+      avoidance_acks_ = 0;
+    }
+    cwnd_ = std::min<uint32_t>(cwnd_, peer_rws_);
+  }
+  if (acked == 0) return;
+  resend_from_ -= std::min(resend_from_, acked);
+  // The oldest message changed: its timer starts afresh (§5.8's back-off is per message).
+  retries_ = 0;
+  rto_ = config_.initial_timeout;
+  rto_deadline_ = unacked_.empty() ? std::nullopt : std::optional<TimePoint>(now + rto_);
+}
+
+void ControlChannel::arm_ack_timer(TimePoint now) {
+  if (!ack_deadline_) ack_deadline_ = now + config_.ack_delay;
+}
+
+void ControlChannel::on_message(TimePoint now, uint16_t ns, uint16_t session_id, ByteView avps) {
+  const uint16_t ahead = static_cast<uint16_t>(ns - expected_);
+  if (ahead == 0) {
+    ++expected_;
+    ++stats_.received;
+    actions_.push_back(Deliver{session_id, Bytes(avps.begin(), avps.end())});
+    // Drain what was queued behind the gap.
+    for (auto it = reorder_.find(expected_); it != reorder_.end(); it = reorder_.find(expected_)) {
+      ++expected_;
+      ++stats_.received;
+      actions_.push_back(Deliver{it->second.session_id, std::move(it->second.avps)});
+      reorder_.erase(it);
+    }
+    arm_ack_timer(now);
+  } else if (seq_before(ns, expected_)) {
+    // Already delivered: the peer retransmitted because our ack did not reach it. Ack now, not after a delay.
+    ++stats_.duplicates;
+    send_zlb();
+  } else if (ahead < std::min<uint32_t>(config_.receive_window, kMaxReceiveWindow)) {
+    // Ahead of a gap but inside the window we advertised (§5.8: the peer may send Nr .. Nr + RWS - 1).
+    if (reorder_.try_emplace(ns, Pending{session_id, Bytes(avps.begin(), avps.end())}).second) {
+      ++stats_.out_of_order;
+    } else {
+      ++stats_.duplicates;
+    }
+    arm_ack_timer(now);
+  } else {
+    ++stats_.outside_window;
   }
 }
 
 void ControlChannel::on_packet(TimePoint now, const Header& header, ByteView avps) {
   if (failed_) return;
+  // §6.5: the keepalive measures silence from the peer; anything at all, a ZLB included, ends it.
   if (config_.hello_interval.count() > 0) hello_deadline_ = now + config_.hello_interval;
   on_ack(now, header.nr);
-  if (!avps.empty()) {
-    uint16_t ns = header.ns;
-    if (ns == expected_) {
-      ++expected_;
-      ++stats_.received;
-      actions_.push_back(Deliver{header.session_id, Bytes(avps.begin(), avps.end())});
-      // Drain what was queued behind the gap.
-      for (auto it = reorder_.find(expected_); it != reorder_.end(); it = reorder_.find(expected_)) {
-        ++expected_;
-        ++stats_.received;
-        actions_.push_back(Deliver{it->second.first, std::move(it->second.second)});
-        reorder_.erase(it);
-      }
-      if (!ack_deadline_) ack_deadline_ = now + config_.ack_delay;
-    } else if (seq_before(ns, expected_)) {
-      // Already delivered: the peer missed our ack. Ack at once.
-      ++stats_.duplicates;
-      send_zlb();
-    } else if (static_cast<uint16_t>(ns - expected_) < config_.receive_window) {
-      if (reorder_.emplace(ns, std::make_pair(header.session_id, Bytes(avps.begin(), avps.end()))).second)
-        ++stats_.out_of_order;
-      else
-        ++stats_.duplicates;
-      if (!ack_deadline_) ack_deadline_ = now + config_.ack_delay;
-    } else {
-      ++stats_.outside_window;
-    }
+  if (!avps.empty()) on_message(now, header.ns, header.session_id, avps);
+  transmit_window(now);  // acks may have opened the window; what goes out now piggybacks the new Nr
+}
+
+void ControlChannel::on_retransmit_timeout(TimePoint now) {
+  if (retries_ >= config_.max_retransmissions) {
+    // §5.8: the peer is unreachable. Report once and go silent.
+    failed_ = true;
+    rto_deadline_.reset();
+    ack_deadline_.reset();
+    hello_deadline_.reset();
+    actions_.push_back(ChannelFailed{});
+    return;
   }
+  ++retries_;
+  // Appendix A: a retransmission halves the threshold and restarts slow start.
+  ssthresh_ = std::max<uint32_t>(cwnd_ / 2, 1);
+  cwnd_ = 1;
+  avoidance_acks_ = 0;
+  resend_from_ = 0;  // everything unacknowledged is due again, oldest first, paced by the window
   transmit_window(now);
+  rto_ = std::min(rto_ * 2, config_.max_timeout);
+  rto_deadline_ = now + rto_;
 }
 
 void ControlChannel::on_timer(TimePoint now) {
   if (failed_) return;
-  if (rto_deadline_ && now >= *rto_deadline_ && !in_flight_.empty()) {
-    if (retries_ >= config_.max_retransmissions) {
-      failed_ = true;
-      rto_deadline_.reset();
-      ack_deadline_.reset();
-      hello_deadline_.reset();
-      actions_.push_back(ChannelFailed{});
-      return;
-    }
-    ++retries_;
-    ++stats_.retransmissions;
-    // Appendix A: a timeout halves the threshold and restarts slow start.
-    ssthresh_ = std::max(cwnd_ / 2, 1.0);
-    cwnd_ = 1;
-    transmit(in_flight_.front());  // go-back: only the oldest; the rest follow as acks reopen the window
-    rto_ = std::min(rto_ * 2, config_.max_timeout);
-    rto_deadline_ = now + rto_;
+  if (rto_deadline_ && now >= *rto_deadline_) {
+    on_retransmit_timeout(now);
+    if (failed_) return;
   }
   if (ack_deadline_ && now >= *ack_deadline_) send_zlb();
   if (hello_deadline_ && now >= *hello_deadline_) {
@@ -148,10 +201,18 @@ std::optional<TimePoint> ControlChannel::next_deadline() const {
   return d;
 }
 
-std::vector<ChannelAction> ControlChannel::take_actions() { return std::exchange(actions_, {}); }
+std::vector<ChannelAction> ControlChannel::take_actions() {
+  return std::exchange(actions_, {});
+}
 
-bool ControlChannel::all_acknowledged() const { return in_flight_.empty() && queued_.empty(); }
-bool ControlChannel::failed() const { return failed_; }
-const ControlChannelStats& ControlChannel::stats() const { return stats_; }
+bool ControlChannel::all_acknowledged() const {
+  return unacked_.empty() && queued_.empty();
+}
+bool ControlChannel::failed() const {
+  return failed_;
+}
+const ControlChannelStats& ControlChannel::stats() const {
+  return stats_;
+}
 
 }  // namespace l2tpvpn::l2tp
