@@ -21,7 +21,9 @@ void CharonLink::set_state(LinkState s) {
   if (on_state_) on_state_(s);
 }
 
-void CharonLink::note_error(const std::string& what) { last_error_ = what; }
+void CharonLink::note_error(const std::string& what) {
+  last_error_ = what;
+}
 
 Status<ProfileError> CharonLink::add_profile(const ProfileConfig& config) {
   auto loads = build_load_requests(config);
@@ -99,7 +101,8 @@ void CharonLink::start_snapshot() {
     if (conn != connection_) return;
     snapshot_running_ = false;
     if (!result) {
-      if (result.error().kind != vici::CommandError::Kind::kDisconnected) note_error("list-sas: " + result.error().message);
+      if (result.error().kind != vici::CommandError::Kind::kDisconnected)
+        note_error("list-sas: " + result.error().message);
       buffered_.clear();
       return;
     }

@@ -38,11 +38,11 @@ enum class LinkState : uint8_t {
 const char* to_string(LinkState s);
 
 struct LinkStats {
-  uint64_t syncs = 0;           // completed connect sequences
-  uint64_t load_failures = 0;   // load/unload requests charon refused
+  uint64_t syncs = 0;          // completed connect sequences
+  uint64_t load_failures = 0;  // load/unload requests charon refused
   uint64_t registration_failures = 0;
-  uint64_t snapshots = 0;       // list-sas answers applied
-  uint64_t events = 0;          // SA events handled
+  uint64_t snapshots = 0;           // list-sas answers applied
+  uint64_t events = 0;              // SA events handled
   uint64_t buffered_overflows = 0;  // snapshots re-run because too many events raced one
 };
 

@@ -10,11 +10,12 @@ constexpr size_t kMaxPskLength = 255;  // what the Windows/macOS dialogs accept
 constexpr size_t kMinPskLength = 8;
 constexpr size_t kMaxNameLength = 64;
 
-std::string secs(std::chrono::seconds s) { return std::to_string(s.count()) + "s"; }
+std::string secs(std::chrono::seconds s) {
+  return std::to_string(s.count()) + "s";
+}
 
 bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-         c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
 }
 
 bool valid_name(const std::string& s) {
@@ -24,21 +25,21 @@ bool valid_name(const std::string& s) {
 // Addresses as swanctl.conf takes them: IPs, CIDR subnets, ranges, DNS names, %any. Anything with spaces, commas
 // or quotes is a configuration mistake (a list written as one string).
 bool valid_address(const std::string& s) {
-  return !s.empty() && s.size() <= 255 && std::all_of(s.begin(), s.end(), [](char c) {
-    return is_name_char(c) || c == ':' || c == '/' || c == '%';
-  });
+  return !s.empty() && s.size() <= 255 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return is_name_char(c) || c == ':' || c == '/' || c == '%'; });
 }
 
 // strongSwan proposal syntax: lower-case algorithm tokens joined by '-' ("aes256-sha1-modp2048").
 bool valid_proposal(const std::string& s) {
   if (s.empty() || s.size() > 200 || s.front() == '-' || s.back() == '-' || s.find("--") != std::string::npos)
     return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
 }
 
-bool looks_like_pem(const std::string& s) { return s.find("-----BEGIN ") != std::string::npos; }
+bool looks_like_pem(const std::string& s) {
+  return s.find("-----BEGIN ") != std::string::npos;
+}
 
 Status<ProfileError> error(std::string field, std::string message) {
   return unexpected(ProfileError{std::move(field), std::move(message)});
@@ -46,7 +47,9 @@ Status<ProfileError> error(std::string field, std::string message) {
 
 }  // namespace
 
-std::string to_string(const ProfileError& e) { return e.field + ": " + e.message; }
+std::string to_string(const ProfileError& e) {
+  return e.field + ": " + e.message;
+}
 
 std::vector<std::string> ike_proposals(CryptoSet set) {
   // charon as responder picks the first of OUR proposals that the client offers (prefer_configured_proposals),
@@ -55,21 +58,18 @@ std::vector<std::string> ike_proposals(CryptoSet set) {
       "aes256-sha256-modp2048",  // macOS/iOS first choice
       "aes256-sha1-modp2048",    // Windows 10/11, macOS/iOS
       "aes128-sha256-modp2048",
-      "aes128-sha1-modp2048",    // Windows 10/11
-      "aes256-sha384-ecp384",    // Windows 10/11 ECP
-      "aes256-sha1-ecp384",
-      "aes128-sha256-ecp256",
-      "aes128-sha1-ecp256",
+      "aes128-sha1-modp2048",  // Windows 10/11
+      "aes256-sha384-ecp384",  // Windows 10/11 ECP
+      "aes256-sha1-ecp384",     "aes128-sha256-ecp256", "aes128-sha1-ecp256",
   };
   if (set == CryptoSet::kLegacy) {
     for (const char* s : {
              "aes256-sha512-modp1024",  // Android <= 11 (racoon) with SHA-2
              "aes256-sha256-modp1024",
-             "aes256-sha1-modp1024",    // Android <= 11
-             "aes128-sha256-modp1024",
-             "aes128-sha1-modp1024",
-             "3des-sha1-modp2048",      // Windows' 3DES fallback
-             "3des-sha1-modp1024",      // Android <= 11, old macOS/iOS, Windows 7
+             "aes256-sha1-modp1024",  // Android <= 11
+             "aes128-sha256-modp1024", "aes128-sha1-modp1024",
+             "3des-sha1-modp2048",  // Windows' 3DES fallback
+             "3des-sha1-modp1024",  // Android <= 11, old macOS/iOS, Windows 7
          })
       p.emplace_back(s);
   }
@@ -79,8 +79,8 @@ std::vector<std::string> ike_proposals(CryptoSet set) {
 std::vector<std::string> esp_proposals(CryptoSet set) {
   // No DH group: none of the built-in clients uses PFS for L2TP.
   std::vector<std::string> p = {
-      "aes256-sha256", "aes256-sha1",   "aes128-sha256", "aes128-sha1",
-      "aes256-sha512", "aes128-sha512",  // Android proposes HMAC-SHA2-512
+      "aes256-sha256", "aes256-sha1",   "aes128-sha256",
+      "aes128-sha1",   "aes256-sha512", "aes128-sha512",  // Android proposes HMAC-SHA2-512
       "aes256-sha384",
   };
   if (set == CryptoSet::kLegacy) p.emplace_back("3des-sha1");
@@ -132,7 +132,9 @@ Status<ProfileError> validate(const ProfileConfig& c) {
   return {};
 }
 
-std::string shared_key_id(const ProfileConfig& c) { return c.name + "-psk"; }
+std::string shared_key_id(const ProfileConfig& c) {
+  return c.name + "-psk";
+}
 
 vici::Message build_load_conn(const ProfileConfig& c) {
   vici::Message msg;
@@ -142,13 +144,13 @@ vici::Message build_load_conn(const ProfileConfig& c) {
   conn.set_list("local_addrs", c.local_addrs.empty() ? vici::List{"%any"} : c.local_addrs);
   conn.set_list("remote_addrs", c.remote_addrs.empty() ? vici::List{"%any"} : c.remote_addrs);
   conn.set_list("proposals", c.ike_proposals.empty() ? ike_proposals(c.crypto) : c.ike_proposals);
-  conn.set("encap", "no");  // NAT-T when NAT is detected; "yes" would force UDP encapsulation
+  conn.set("encap", "no");   // NAT-T when NAT is detected; "yes" would force UDP encapsulation
   conn.set("mobike", "no");  // IKEv2 only
   conn.set("fragmentation", c.fragmentation ? "yes" : "no");
   conn.set("unique", "never");  // clients may share identities (PSK) and NATs
   conn.set("dpd_delay", secs(c.dpd_delay));
   conn.set("dpd_timeout", secs(c.dpd_timeout));
-  conn.set("rekey_time", "0s");   // the server never rekeys or reauthenticates; clients do
+  conn.set("rekey_time", "0s");  // the server never rekeys or reauthenticates; clients do
   conn.set("reauth_time", "0s");
 
   vici::Section& local = conn.add_section("local");

@@ -34,26 +34,26 @@ enum class CryptoSet : uint8_t { kDefault, kLegacy };
 enum class KeyType : uint8_t { kRsa, kEcdsa };
 
 struct ProfileConfig {
-  std::string name = "l2tpvpn";        // load-conn name (also the prefix of the shared key's id)
-  std::string child_name = "l2tp";     // CHILD_SA config name
+  std::string name = "l2tpvpn";           // load-conn name (also the prefix of the shared key's id)
+  std::string child_name = "l2tp";        // CHILD_SA config name
   std::vector<std::string> local_addrs;   // empty: %any
   std::vector<std::string> remote_addrs;  // empty: %any
-  std::string local_id;                // empty: charon's default (our IP address), which is what clients expect
+  std::string local_id;                   // empty: charon's default (our IP address), which is what clients expect
 
   AuthMode auth = AuthMode::kPsk;
-  std::string psk;                       // kPsk: 8..255 bytes
-  std::vector<std::string> psk_owners;   // identities the PSK is bound to; empty: any peer
-  std::string server_cert_pem;           // kCertificate: our certificate,
-  std::string server_key_pem;            //   its private key,
+  std::string psk;                      // kPsk: 8..255 bytes
+  std::vector<std::string> psk_owners;  // identities the PSK is bound to; empty: any peer
+  std::string server_cert_pem;          // kCertificate: our certificate,
+  std::string server_key_pem;           //   its private key,
   KeyType server_key_type = KeyType::kRsa;
-  std::string ca_cert_pem;               //   and the CA that signed the clients' certificates
+  std::string ca_cert_pem;  //   and the CA that signed the clients' certificates
 
   CryptoSet crypto = CryptoSet::kDefault;
   std::vector<std::string> ike_proposals;  // non-empty: used instead of the set (strongSwan proposal syntax)
   std::vector<std::string> esp_proposals;
 
-  std::chrono::seconds dpd_delay{30};     // 0 disables DPD
-  std::chrono::seconds dpd_timeout{150};  // IKEv1: peer declared dead after this much silence
+  std::chrono::seconds dpd_delay{30};                           // 0 disables DPD
+  std::chrono::seconds dpd_timeout{150};                        // IKEv1: peer declared dead after this much silence
   std::chrono::seconds child_lifetime{std::chrono::hours(24)};  // hard CHILD_SA lifetime; clients rekey sooner
   bool fragmentation = true;  // IKEv1 fragmentation (Windows sends large certificate payloads)
 };

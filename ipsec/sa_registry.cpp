@@ -1,8 +1,8 @@
 #include "ipsec/sa_registry.hpp"
 
+#include <strings.h>
 #include <algorithm>
 #include <charconv>
-#include <strings.h>
 
 namespace l2tpvpn::ipsec {
 
@@ -93,8 +93,7 @@ std::optional<ChildParse> child_fields(const SaInfo& ike, const std::string& sec
     auto ts = parse_traffic_selector(text);
     if (ts && ts->covers(kProtoUdp, kL2tpPort)) l2tp_local = true;
   }
-  out.qualifies = l2tp_local && is(c, "state", "INSTALLED") && is(c, "mode", "TRANSPORT") &&
-                  is(c, "protocol", "ESP");
+  out.qualifies = l2tp_local && is(c, "state", "INSTALLED") && is(c, "mode", "TRANSPORT") && is(c, "protocol", "ESP");
   return out;
 }
 

@@ -36,7 +36,7 @@ namespace l2tpvpn::ipsec {
 struct Proposal {
   std::string encr;  // with "-<keysize>" when charon gives one
   std::string integ;
-  std::string prf;   // IKE only
+  std::string prf;  // IKE only
   std::string dh;
   bool operator==(const Proposal&) const = default;
 };
@@ -65,10 +65,10 @@ struct SaInfo {
 };
 
 struct SaRegistryStats {
-  uint64_t snapshots = 0;        // replace_all() calls
-  uint64_t events = 0;           // on_event() calls with a known event name
-  uint64_t ignored_children = 0; // CHILD_SAs that are not an installed L2TP transport SA
-  uint64_t malformed = 0;        // IKE/CHILD sections missing ids or addresses
+  uint64_t snapshots = 0;         // replace_all() calls
+  uint64_t events = 0;            // on_event() calls with a known event name
+  uint64_t ignored_children = 0;  // CHILD_SAs that are not an installed L2TP transport SA
+  uint64_t malformed = 0;         // IKE/CHILD sections missing ids or addresses
 };
 
 class SaRegistry {

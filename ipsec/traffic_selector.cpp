@@ -62,8 +62,7 @@ std::optional<std::array<uint8_t, 16>> parse_v6(std::string_view s) {
     if (!parse_groups(s, head, true) || head.size() != 8) return std::nullopt;
   } else {
     if (s.find("::", dc + 1) != std::string_view::npos) return std::nullopt;
-    if (!parse_groups(s.substr(0, dc), head, false) || !parse_groups(s.substr(dc + 2), tail, true))
-      return std::nullopt;
+    if (!parse_groups(s.substr(0, dc), head, false) || !parse_groups(s.substr(dc + 2), tail, true)) return std::nullopt;
     if (head.size() + tail.size() > 7) return std::nullopt;
     head.resize(8 - tail.size(), 0);
     head.insert(head.end(), tail.begin(), tail.end());
@@ -76,7 +75,9 @@ std::optional<std::array<uint8_t, 16>> parse_v6(std::string_view s) {
   return out;
 }
 
-size_t addr_len(IpAddress::Family f) { return f == IpAddress::Family::kV4 ? 4 : 16; }
+size_t addr_len(IpAddress::Family f) {
+  return f == IpAddress::Family::kV4 ? 4 : 16;
+}
 
 // Less-or-equal over the significant bytes of two addresses of the same family.
 bool addr_le(const IpAddress& a, const IpAddress& b) {

@@ -17,7 +17,9 @@ constexpr size_t kReadChunk = 64 * 1024;
 // Reads per on_readable() call: bounded so that a chatty charon cannot starve the rest of the event loop.
 constexpr int kMaxReadsPerWakeup = 16;
 
-std::string errno_text(const std::string& what, int err) { return what + ": " + std::strerror(err); }
+std::string errno_text(const std::string& what, int err) {
+  return what + ": " + std::strerror(err);
+}
 }  // namespace
 
 const char* to_string(ClientState s) {
@@ -32,7 +34,9 @@ const char* to_string(ClientState s) {
 
 Client::Client(ClientOptions options) : options_(std::move(options)), backoff_(options_.initial_backoff) {}
 
-Client::~Client() { close_fd(); }
+Client::~Client() {
+  close_fd();
+}
 
 void Client::close_fd() {
   if (fd_ >= 0) ::close(fd_);
@@ -217,8 +221,7 @@ void Client::on_timer(TimePoint now) {
         drop(now, "charon did not answer within the request timeout");
       }
       break;
-    case ClientState::kStopped:
-      break;
+    case ClientState::kStopped: break;
   }
 }
 

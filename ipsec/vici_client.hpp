@@ -34,8 +34,8 @@ using TimePoint = Clock::time_point;
 
 struct ClientOptions {
   std::string socket_path = "/var/run/charon.vici";
-  std::chrono::milliseconds initial_backoff{100};  // first retry after a failure
-  std::chrono::milliseconds max_backoff{5000};     // back-off doubles up to this
+  std::chrono::milliseconds initial_backoff{100};    // first retry after a failure
+  std::chrono::milliseconds max_backoff{5000};       // back-off doubles up to this
   std::chrono::milliseconds request_timeout{30000};  // an answer overdue this long drops the connection
 };
 
@@ -43,10 +43,10 @@ enum class ClientState : uint8_t { kStopped, kWaiting, kConnecting, kConnected }
 const char* to_string(ClientState s);
 
 struct ClientStats {
-  uint64_t connects = 0;         // successful connections
-  uint64_t connect_failures = 0; // attempts that failed (charon not running, socket missing)
-  uint64_t disconnects = 0;      // established connections lost
-  uint64_t timeouts = 0;         // connections dropped for an overdue answer
+  uint64_t connects = 0;          // successful connections
+  uint64_t connect_failures = 0;  // attempts that failed (charon not running, socket missing)
+  uint64_t disconnects = 0;       // established connections lost
+  uint64_t timeouts = 0;          // connections dropped for an overdue answer
   std::string last_error;
 };
 

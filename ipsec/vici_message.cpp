@@ -133,18 +133,28 @@ Section& Section::add_section(std::string key) {
   return std::get<Section>(entries_.back().content);
 }
 
-void Section::append(Entry entry) { entries_.push_back(std::move(entry)); }
+void Section::append(Entry entry) {
+  entries_.push_back(std::move(entry));
+}
 
-const std::string* Section::value(std::string_view key) const { return find_const<std::string>(entries_, key); }
-const List* Section::list(std::string_view key) const { return find_const<List>(entries_, key); }
-const Section* Section::section(std::string_view key) const { return find_const<Section>(entries_, key); }
+const std::string* Section::value(std::string_view key) const {
+  return find_const<std::string>(entries_, key);
+}
+const List* Section::list(std::string_view key) const {
+  return find_const<List>(entries_, key);
+}
+const Section* Section::section(std::string_view key) const {
+  return find_const<Section>(entries_, key);
+}
 
 std::string Section::value_or(std::string_view key, std::string_view fallback) const {
   const std::string* v = value(key);
   return v ? *v : std::string(fallback);
 }
 
-bool Section::operator==(const Section& o) const { return entries_ == o.entries_; }
+bool Section::operator==(const Section& o) const {
+  return entries_ == o.entries_;
+}
 
 const char* to_string(MessageError e) {
   switch (e) {
@@ -233,8 +243,7 @@ Result<Message, MessageError> decode_message(ByteView data) {
         top().append(std::move(*open_list));
         open_list.reset();
         break;
-      default:
-        return unexpected(MessageError::kUnknownElement);
+      default: return unexpected(MessageError::kUnknownElement);
     }
   }
   if (open_list) return unexpected(MessageError::kUnclosedList);

@@ -77,15 +77,15 @@ struct Entry {
 using Message = Section;
 
 enum class MessageError : uint8_t {
-  kTruncated,         // an element's name/value runs past the end
-  kUnknownElement,    // element type byte not in 1..6
-  kUnbalancedSection, // SECTION_END at the root, or a section still open at the end
-  kUnclosedList,      // message ends inside a list
-  kBadListContent,    // a non-item element inside a list (including a nested list)
-  kItemOutsideList,   // LIST_ITEM or LIST_END outside a list
-  kTooDeep,           // more than kMaxDepth nested sections
-  kNameTooLong,       // encoding: a name over 255 bytes
-  kValueTooLong,      // encoding: a value over 65535 bytes
+  kTruncated,          // an element's name/value runs past the end
+  kUnknownElement,     // element type byte not in 1..6
+  kUnbalancedSection,  // SECTION_END at the root, or a section still open at the end
+  kUnclosedList,       // message ends inside a list
+  kBadListContent,     // a non-item element inside a list (including a nested list)
+  kItemOutsideList,    // LIST_ITEM or LIST_END outside a list
+  kTooDeep,            // more than kMaxDepth nested sections
+  kNameTooLong,        // encoding: a name over 255 bytes
+  kValueTooLong,       // encoding: a value over 65535 bytes
 };
 const char* to_string(MessageError e);
 

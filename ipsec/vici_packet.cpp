@@ -59,7 +59,8 @@ Result<Packet, PacketDecodeError> decode_packet(ByteView payload) {
   ByteReader r(payload);
   auto type_byte = r.u8();
   if (!type_byte) return unexpected(PacketDecodeError{PacketError::kEmpty});
-  if (*type_byte > static_cast<uint8_t>(PacketType::kEvent)) return unexpected(PacketDecodeError{PacketError::kUnknownType});
+  if (*type_byte > static_cast<uint8_t>(PacketType::kEvent))
+    return unexpected(PacketDecodeError{PacketError::kUnknownType});
   Packet p;
   p.type = static_cast<PacketType>(*type_byte);
   if (is_named(p.type)) {
@@ -114,8 +115,8 @@ Status<FrameError> FrameReader::feed(ByteView data) {
       header_have_ += n;
       pos += n;
       if (header_have_ < kFrameHeaderSize) break;
-      const uint32_t len = (uint32_t{header_[0]} << 24) | (uint32_t{header_[1]} << 16) |
-                           (uint32_t{header_[2]} << 8) | uint32_t{header_[3]};
+      const uint32_t len = (uint32_t{header_[0]} << 24) | (uint32_t{header_[1]} << 16) | (uint32_t{header_[2]} << 8) |
+                           uint32_t{header_[3]};
       // The cap is checked here, before anything is reserved for the body.
       if (len > kMaxFrameSize) {
         error_ = FrameError::kTooLarge;
@@ -151,6 +152,8 @@ std::optional<Bytes> FrameReader::pop() {
   return b;
 }
 
-void FrameReader::reset() { *this = FrameReader{}; }
+void FrameReader::reset() {
+  *this = FrameReader{};
+}
 
 }  // namespace l2tpvpn::vici

@@ -27,14 +27,14 @@ inline constexpr size_t kMaxFrameSize = 512 * 1024;  // charon's limit on a segm
 inline constexpr size_t kFrameHeaderSize = 4;
 
 enum class PacketType : uint8_t {
-  kCmdRequest = 0,        // named, message
-  kCmdResponse = 1,       // message
-  kCmdUnknown = 2,        // nothing
-  kEventRegister = 3,     // named
-  kEventUnregister = 4,   // named
-  kEventConfirm = 5,      // nothing
-  kEventUnknown = 6,      // nothing
-  kEvent = 7,             // named, message
+  kCmdRequest = 0,       // named, message
+  kCmdResponse = 1,      // message
+  kCmdUnknown = 2,       // nothing
+  kEventRegister = 3,    // named
+  kEventUnregister = 4,  // named
+  kEventConfirm = 5,     // nothing
+  kEventUnknown = 6,     // nothing
+  kEvent = 7,            // named, message
 };
 const char* to_string(PacketType t);
 bool is_named(PacketType t);

@@ -66,8 +66,7 @@ Status<CommandError> Session::command(std::string name, Message args, CommandCal
   return enqueue(std::move(op), Packet{PacketType::kCmdRequest, std::move(name), std::move(args)});
 }
 
-Status<CommandError> Session::streamed_command(std::string name, Message args, std::string event,
-                                               CommandCallback cb) {
+Status<CommandError> Session::streamed_command(std::string name, Message args, std::string event, CommandCallback cb) {
   if (!connected_) return unexpected(CommandError{CommandError::Kind::kDisconnected, "not connected to charon"});
   // Encode all three first so that a failure leaves nothing half-queued.
   auto reg = encode_frame(Packet{PacketType::kEventRegister, event, {}});
@@ -214,7 +213,8 @@ Status<SessionFailure> Session::handle(Packet packet) {
         result = unexpected(CommandError{CommandError::Kind::kUnknownCommand, "charon does not know " + op.name});
       } else if (const std::string* ok = packet.message.value("success"); ok && *ok != "yes") {
         ++stats_.commands_failed;
-        result = unexpected(CommandError{CommandError::Kind::kFailed, packet.message.value_or("errmsg", op.name + " failed")});
+        result = unexpected(
+            CommandError{CommandError::Kind::kFailed, packet.message.value_or("errmsg", op.name + " failed")});
       } else {
         result = CommandReply{std::move(packet.message), std::move(op.stream)};
       }

@@ -142,7 +142,7 @@ class Session {
     uint64_t serial = 0;
     std::string name;
     Bytes frame;
-    std::string stream_event;  // kCommand: collect these EVENTs into the reply
+    std::string stream_event;     // kCommand: collect these EVENTs into the reply
     bool part_of_stream = false;  // kRegister/kUnregister added by streamed_command
     bool sent = false;
     CommandCallback on_reply;

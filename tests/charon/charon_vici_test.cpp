@@ -42,8 +42,12 @@ class CharonProcess {
             "  install_routes = no\n"
             "  port = 0\n"
             "  port_nat_t = 0\n"
-            "  plugins { vici { socket = unix://" << socket_path() << " } }\n"
-            "  filelog { log { path = " << dir_ << "/charon.log\n default = 1\n flush_line = yes } }\n"
+            "  plugins { vici { socket = unix://"
+         << socket_path()
+         << " } }\n"
+            "  filelog { log { path = "
+         << dir_
+         << "/charon.log\n default = 1\n flush_line = yes } }\n"
             "  syslog { daemon { default = -1 } }\n"
             "}\n";
   }
@@ -238,7 +242,8 @@ TEST_F(CharonTest, LoadsListsUnloadsAndAnswersEveryCommand) {
 
   // An unknown command is CMD_UNKNOWN, and the connection survives it.
   std::optional<vici::CommandError::Kind> unknown;
-  ASSERT_TRUE(client_->session().command("no-such-command", {}, [&](auto r) { unknown = r ? vici::CommandError::Kind::kEncode : r.error().kind; }));
+  ASSERT_TRUE(client_->session().command(
+      "no-such-command", {}, [&](auto r) { unknown = r ? vici::CommandError::Kind::kEncode : r.error().kind; }));
   ASSERT_TRUE(run_until([&] { return unknown.has_value(); }));
   EXPECT_EQ(*unknown, vici::CommandError::Kind::kUnknownCommand);
   EXPECT_TRUE(call(vici::Command::kVersion));

@@ -7,7 +7,7 @@
 // Nothing may crash, hang, or allocate more than one 512 KiB frame at a time.
 //
 // Seed corpus (tests/fuzz/corpus/vici/): frames of each packet type and the README's message example, written by
-// the Python snippet in docs/vici.md ("Fuzzing").
+// the Python snippet in docs/vici.md ("Fuzzing corpus").
 #include <cstddef>
 #include <cstdint>
 

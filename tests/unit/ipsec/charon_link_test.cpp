@@ -46,7 +46,8 @@ struct FakeCharon {
     switch (p.type) {
       case PacketType::kEventRegister:
       case PacketType::kEventUnregister:
-        ASSERT_TRUE(s.on_bytes(frame(unknown_events.count(p.name) ? PacketType::kEventUnknown : PacketType::kEventConfirm)));
+        ASSERT_TRUE(
+            s.on_bytes(frame(unknown_events.count(p.name) ? PacketType::kEventUnknown : PacketType::kEventConfirm)));
         break;
       case PacketType::kCmdRequest: {
         if (p.name == "list-sas") {
@@ -65,8 +66,7 @@ struct FakeCharon {
         ASSERT_TRUE(s.on_bytes(frame(PacketType::kCmdResponse, "", reply)));
         break;
       }
-      default:
-        FAIL() << "client sent " << vici::to_string(p.type);
+      default: FAIL() << "client sent " << vici::to_string(p.type);
     }
   }
 
@@ -107,7 +107,9 @@ ProfileConfig profile(const char* name) {
   return c;
 }
 
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+IpAddress ip(const char* s) {
+  return *IpAddress::parse(s);
+}
 
 class CharonLinkTest : public ::testing::Test {
  protected:

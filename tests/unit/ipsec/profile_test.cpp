@@ -13,7 +13,9 @@ ProfileConfig psk_config() {
   return c;
 }
 
-bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 TEST(Profile, DefaultPskProfileMatchesTheDesign) {
   auto c = psk_config();
@@ -166,8 +168,14 @@ TEST(Profile, ValidationRejectsNonsenseNamingTheField) {
       {"negative dpd", [](ProfileConfig& c) { c.dpd_delay = std::chrono::seconds(-1); }, "dpd_delay"},
       {"dpd timeout below delay", [](ProfileConfig& c) { c.dpd_timeout = std::chrono::seconds(10); }, "dpd_timeout"},
       {"tiny child lifetime", [](ProfileConfig& c) { c.child_lifetime = std::chrono::seconds(60); }, "child_lifetime"},
-      {"huge child lifetime", [](ProfileConfig& c) { c.child_lifetime = std::chrono::hours(24 * 8); }, "child_lifetime"},
-      {"cert mode without pem", [](ProfileConfig& c) { c.auth = AuthMode::kCertificate; c.psk.clear(); }, "server_cert_pem"},
+      {"huge child lifetime", [](ProfileConfig& c) { c.child_lifetime = std::chrono::hours(24 * 8); },
+       "child_lifetime"},
+      {"cert mode without pem",
+       [](ProfileConfig& c) {
+         c.auth = AuthMode::kCertificate;
+         c.psk.clear();
+       },
+       "server_cert_pem"},
       {"cert mode with psk",
        [](ProfileConfig& c) {
          c.auth = AuthMode::kCertificate;

@@ -8,7 +8,9 @@ namespace {
 using vici::Message;
 using vici::Section;
 
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+IpAddress ip(const char* s) {
+  return *IpAddress::parse(s);
+}
 
 // An IKE_SA section shaped like charon 5.9's list-sa output for a Windows client behind a NAT.
 Section ike_section(uint32_t id, const char* remote, uint16_t remote_port, bool nat = true) {
@@ -90,11 +92,11 @@ TEST(SaRegistry, SnapshotKeepsOnlyInstalledL2tpTransportSas) {
   SaRegistry r;
   r.replace_all({
       list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 61234),
-              {child_section(1, "10.0.2.15/32[udp/l2f]"),                            // Windows: port 1701
-               child_section(2, "10.0.2.15/32[udp]", "REKEYED")}),                   // rekeyed away: ignored
+              {child_section(1, "10.0.2.15/32[udp/l2f]"),           // Windows: port 1701
+               child_section(2, "10.0.2.15/32[udp]", "REKEYED")}),  // rekeyed away: ignored
       list_sa("l2tpvpn", ike_section(2, "203.0.113.9", 500, false),
-              {child_section(3, "203.0.113.9/32[udp/51000]"),                        // macOS: ephemeral port
-               child_section(4, "203.0.113.9/32", "INSTALLED", "TUNNEL")}),          // tunnel mode: ignored
+              {child_section(3, "203.0.113.9/32[udp/51000]"),                // macOS: ephemeral port
+               child_section(4, "203.0.113.9/32", "INSTALLED", "TUNNEL")}),  // tunnel mode: ignored
       list_sa("other", ike_section(3, "203.0.113.50", 500, false),
               {child_section(5, "0.0.0.0/0", "INSTALLED", "TRANSPORT", "192.0.2.1/32[tcp/22]")}),  // not L2TP
   });
@@ -148,10 +150,9 @@ TEST(SaRegistry, ChildUpdownAddsAndRemoves) {
 
 TEST(SaRegistry, IkeDownRemovesItsChildren) {
   SaRegistry r;
-  r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500),
-                         {child_section(1, "198.51.100.7/32[udp/l2f]")}),
-                 list_sa("l2tpvpn", ike_section(2, "198.51.100.8", 4500),
-                         {child_section(2, "198.51.100.8/32[udp/l2f]")})});
+  r.replace_all(
+      {list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {child_section(1, "198.51.100.7/32[udp/l2f]")}),
+       list_sa("l2tpvpn", ike_section(2, "198.51.100.8", 4500), {child_section(2, "198.51.100.8/32[udp/l2f]")})});
   Message down;
   down.add_section("l2tpvpn") = ike_section(1, "198.51.100.7", 4500);
   EXPECT_TRUE(r.on_event("ike-updown", down));
@@ -166,8 +167,8 @@ TEST(SaRegistry, IkeDownRemovesItsChildren) {
 
 TEST(SaRegistry, ChildRekeyReplacesOldByNew) {
   SaRegistry r;
-  r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500),
-                         {child_section(1, "198.51.100.7/32[udp/l2f]")})});
+  r.replace_all(
+      {list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {child_section(1, "198.51.100.7/32[udp/l2f]")})});
   Message m;
   Section& ike = m.add_section("l2tpvpn");
   ike = ike_section(1, "198.51.100.7", 4500);
@@ -183,8 +184,8 @@ TEST(SaRegistry, ChildRekeyReplacesOldByNew) {
 
 TEST(SaRegistry, IkeRekeyMovesChildrenToTheNewIkeSa) {
   SaRegistry r;
-  r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500),
-                         {child_section(1, "198.51.100.7/32[udp/l2f]")})});
+  r.replace_all(
+      {list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {child_section(1, "198.51.100.7/32[udp/l2f]")})});
   Message m;
   Section& pair = m.add_section("l2tpvpn");
   pair.add_section("old") = ike_section(1, "198.51.100.7", 4500);
@@ -205,8 +206,8 @@ TEST(SaRegistry, IkeRekeyMovesChildrenToTheNewIkeSa) {
 
 TEST(SaRegistry, IkeUpdateFollowsANatMappingChange) {
   SaRegistry r;
-  r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500),
-                         {child_section(1, "10.0.2.15/32[udp/l2f]")})});
+  r.replace_all(
+      {list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {child_section(1, "10.0.2.15/32[udp/l2f]")})});
   Message m;
   m.set("local-host", "192.0.2.1");
   m.set("local-port", "4500");
@@ -222,10 +223,8 @@ TEST(SaRegistry, IkeUpdateFollowsANatMappingChange) {
 
 TEST(SaRegistry, TwoClientsBehindOneNat) {
   SaRegistry r;
-  r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500),
-                         {child_section(1, "10.0.0.2/32[udp]")}),
-                 list_sa("l2tpvpn", ike_section(2, "198.51.100.7", 4501),
-                         {child_section(2, "10.0.0.3/32[udp/l2f]")})});
+  r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {child_section(1, "10.0.0.2/32[udp]")}),
+                 list_sa("l2tpvpn", ike_section(2, "198.51.100.7", 4501), {child_section(2, "10.0.0.3/32[udp/l2f]")})});
   EXPECT_EQ(r.find_all(ip("198.51.100.7"), 1701).size(), 2u);
   // The exact-port selector wins over [udp] for 1701; other ports go to the [udp] one.
   EXPECT_EQ(r.find(ip("198.51.100.7"), 1701)->child_id, 2u);
@@ -250,9 +249,9 @@ TEST(SaRegistry, MalformedAndUnknownInputIsCountedNotFatal) {
 
 TEST(SaRegistry, SelectorsWithUnknownServiceNamesDoNotMatch) {
   SaRegistry r;
-  r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500),
-                         {child_section(1, "198.51.100.7/32[udp/l2f]", "INSTALLED", "TRANSPORT",
-                                        "192.0.2.1/32[udp/mystery]")})});
+  r.replace_all(
+      {list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500),
+               {child_section(1, "198.51.100.7/32[udp/l2f]", "INSTALLED", "TRANSPORT", "192.0.2.1/32[udp/mystery]")})});
   EXPECT_EQ(r.size(), 0u);
 }
 

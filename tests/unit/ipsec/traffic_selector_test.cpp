@@ -5,7 +5,9 @@
 namespace l2tpvpn::ipsec {
 namespace {
 
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+IpAddress ip(const char* s) {
+  return *IpAddress::parse(s);
+}
 
 TEST(IpAddress, ParsesAndPrintsV4) {
   auto a = IpAddress::parse("192.0.2.10");
@@ -26,7 +28,7 @@ TEST(IpAddress, ParsesAndPrintsV6) {
       {"::", "::"},
       {"::1", "::1"},
       {"fe80::", "fe80::"},
-      {"2001:DB8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},  // RFC 5952: first of equal runs
+      {"2001:DB8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},     // RFC 5952: first of equal runs
       {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},  // a single zero group is not compressed
       {"::ffff:192.0.2.1", "::ffff:c000:201"},
       {"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"},
@@ -38,8 +40,8 @@ TEST(IpAddress, ParsesAndPrintsV6) {
     EXPECT_EQ(a->to_string(), c.out);
     EXPECT_EQ(IpAddress::parse(a->to_string()), a);
   }
-  for (const char* bad : {":::", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "1:2:3:4:5:6:7", "g::1", "::1.2.3",
-                          "1:2:3:4:5:6:7::8"})
+  for (const char* bad :
+       {":::", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "1:2:3:4:5:6:7", "g::1", "::1.2.3", "1:2:3:4:5:6:7::8"})
     EXPECT_FALSE(IpAddress::parse(bad)) << bad;
 }
 
@@ -91,9 +93,9 @@ TEST(TrafficSelector, ParsesCharonsForms) {
 }
 
 TEST(TrafficSelector, RejectsWhatCharonWouldNotPrint) {
-  for (const char* bad : {"", "192.0.2.1", "192.0.2.1/33", "192.0.2.1/32[udp", "192.0.2.1/32[udp/nosuchservice]",
-                          "192.0.2.1/32[bogus]", "10.0.0.9..10.0.0.1", "10.0.0.1..::1", "::/129",
-                          "1.2.3.4/32[tcp/2000-1000]", "dynamic[udp/1701]"})
+  for (const char* bad :
+       {"", "192.0.2.1", "192.0.2.1/33", "192.0.2.1/32[udp", "192.0.2.1/32[udp/nosuchservice]", "192.0.2.1/32[bogus]",
+        "10.0.0.9..10.0.0.1", "10.0.0.1..::1", "::/129", "1.2.3.4/32[tcp/2000-1000]", "dynamic[udp/1701]"})
     EXPECT_FALSE(parse_traffic_selector(bad)) << bad;
 }
 

@@ -64,7 +64,9 @@ class FakeServer {
     while (auto f = reader_.pop()) out.push_back(*decode_packet(*f));
     return out;
   }
-  void send(const Bytes& b) { ASSERT_EQ(::send(conn_, b.data(), b.size(), MSG_NOSIGNAL), static_cast<ssize_t>(b.size())); }
+  void send(const Bytes& b) {
+    ASSERT_EQ(::send(conn_, b.data(), b.size(), MSG_NOSIGNAL), static_cast<ssize_t>(b.size()));
+  }
   void send(const Packet& p) { send(*encode_frame(p)); }
   void close_conn() {
     if (conn_ >= 0) ::close(conn_);
@@ -141,10 +143,12 @@ TEST_F(ViciClientTest, CommandRoundTripAndEvents) {
   std::optional<std::string> version;
   ASSERT_TRUE(c.session().command("version", {}, [&](auto r) { version = *r->response.value("version"); }));
   std::vector<Packet> got;
-  ASSERT_TRUE(run_until(c, [&] { return !got.empty(); }, [&] {
-    auto p = server.read_packets();
-    got.insert(got.end(), p.begin(), p.end());
-  }));
+  ASSERT_TRUE(run_until(
+      c, [&] { return !got.empty(); },
+      [&] {
+        auto p = server.read_packets();
+        got.insert(got.end(), p.begin(), p.end());
+      }));
   EXPECT_EQ(got[0].name, "version");
   EXPECT_TRUE(c.next_deadline().has_value());  // the request timeout is armed
   Message reply;
@@ -164,9 +168,18 @@ struct Misbehaviour {
 
 TEST_F(ViciClientTest, SurvivesMisbehavingServersAndReconnects) {
   const std::vector<Misbehaviour> cases = {
-      {"garbage packet type", [](FakeServer& s) { s.send(Bytes{0, 0, 0, 3, 0xee, 1, 2}); }},
-      {"garbage message", [](FakeServer& s) { s.send(Bytes{0, 0, 0, 2, 1, 9}); }},
-      {"frame over 512 KiB", [](FakeServer& s) { s.send(Bytes{0x00, 0x08, 0x00, 0x01, 1}); }},
+      {"garbage packet type",
+       [](FakeServer& s) {
+         s.send(Bytes{0, 0, 0, 3, 0xee, 1, 2});
+       }},
+      {"garbage message",
+       [](FakeServer& s) {
+         s.send(Bytes{0, 0, 0, 2, 1, 9});
+       }},
+      {"frame over 512 KiB",
+       [](FakeServer& s) {
+         s.send(Bytes{0x00, 0x08, 0x00, 0x01, 1});
+       }},
       {"close mid-frame",
        [](FakeServer& s) {
          s.send(Bytes{0, 0, 0, 50, 1, 3});
@@ -178,7 +191,10 @@ TEST_F(ViciClientTest, SurvivesMisbehavingServersAndReconnects) {
          s.close_conn();
        }},
       {"plain close", [](FakeServer& s) { s.close_conn(); }},
-      {"unsolicited response", [](FakeServer& s) { s.send(Packet{PacketType::kEventConfirm, "", {}}); }},
+      {"unsolicited response",
+       [](FakeServer& s) {
+         s.send(Packet{PacketType::kEventConfirm, "", {}});
+       }},
   };
   FakeServer server(path_);
   Client c(options_);
@@ -187,10 +203,12 @@ TEST_F(ViciClientTest, SurvivesMisbehavingServersAndReconnects) {
   c.start(Clock::now());
   for (const auto& m : cases) {
     SCOPED_TRACE(m.what);
-    ASSERT_TRUE(run_until(c, [&] { return c.connected() && server.has_conn(); }, [&] { server.accept_pending(); }));
+    ASSERT_TRUE(run_until(
+        c, [&] { return c.connected() && server.has_conn(); }, [&] { server.accept_pending(); }));
     server.accept_pending();
     std::optional<CommandError::Kind> outcome;
-    ASSERT_TRUE(c.session().command("stats", {}, [&](auto r) { outcome = r ? CommandError::Kind::kEncode : r.error().kind; }));
+    ASSERT_TRUE(
+        c.session().command("stats", {}, [&](auto r) { outcome = r ? CommandError::Kind::kEncode : r.error().kind; }));
     ASSERT_TRUE(run_until(c, [&] { return !server.read_packets().empty(); }));
     const auto drops = c.stats().disconnects;
     m.act(server);
@@ -201,7 +219,8 @@ TEST_F(ViciClientTest, SurvivesMisbehavingServersAndReconnects) {
   }
   EXPECT_EQ(reasons.size(), cases.size());
   // And it still works afterwards.
-  ASSERT_TRUE(run_until(c, [&] { return c.connected(); }, [&] { server.accept_pending(); }));
+  ASSERT_TRUE(run_until(
+      c, [&] { return c.connected(); }, [&] { server.accept_pending(); }));
   server.accept_pending();
   bool ok = false;
   ASSERT_TRUE(c.session().command("version", {}, [&](auto r) { ok = r.has_value(); }));

@@ -13,16 +13,10 @@ Bytes bytes_of(std::initializer_list<int> v) {
 
 // The encoding example from strongSwan's vici/README.md, byte for byte.
 Bytes readme_example() {
-  return bytes_of({3, 4, 'k', 'e', 'y', '1', 0, 6, 'v', 'a', 'l', 'u', 'e', '1',
-                   1, 8, 's', 'e', 'c', 't', 'i', 'o', 'n', '1',
-                   1, 11, 's', 'u', 'b', '-', 's', 'e', 'c', 't', 'i', 'o', 'n',
-                   3, 4, 'k', 'e', 'y', '2', 0, 6, 'v', 'a', 'l', 'u', 'e', '2',
-                   2,
-                   4, 5, 'l', 'i', 's', 't', '1',
-                   5, 0, 5, 'i', 't', 'e', 'm', '1',
-                   5, 0, 5, 'i', 't', 'e', 'm', '2',
-                   6,
-                   2});
+  return bytes_of({3,   4,   'k', 'e', 'y', '1', 0,   6,   'v', 'a', 'l', 'u', 'e', '1', 1,   8,   's', 'e', 'c', 't',
+                   'i', 'o', 'n', '1', 1,   11,  's', 'u', 'b', '-', 's', 'e', 'c', 't', 'i', 'o', 'n', 3,   4,   'k',
+                   'e', 'y', '2', 0,   6,   'v', 'a', 'l', 'u', 'e', '2', 2,   4,   5,   'l', 'i', 's', 't', '1', 5,
+                   0,   5,   'i', 't', 'e', 'm', '1', 5,   0,   5,   'i', 't', 'e', 'm', '2', 6,   2});
 }
 
 Message readme_tree() {

@@ -5,9 +5,13 @@
 namespace l2tpvpn::vici {
 namespace {
 
-Packet make(PacketType t, std::string name = {}, Message m = {}) { return Packet{t, std::move(name), std::move(m)}; }
+Packet make(PacketType t, std::string name = {}, Message m = {}) {
+  return Packet{t, std::move(name), std::move(m)};
+}
 
-ByteView payload_of(const Bytes& frame) { return ByteView(frame).subspan(kFrameHeaderSize); }
+ByteView payload_of(const Bytes& frame) {
+  return ByteView(frame).subspan(kFrameHeaderSize);
+}
 
 TEST(ViciPacket, RoundTripsEveryPacketType) {
   Message args;
@@ -28,8 +32,8 @@ TEST(ViciPacket, RoundTripsEveryPacketType) {
   for (const auto& p : packets) {
     auto frame = encode_frame(p);
     ASSERT_TRUE(frame) << to_string(p.type);
-    const uint32_t len = (uint32_t{(*frame)[0]} << 24) | (uint32_t{(*frame)[1]} << 16) |
-                         (uint32_t{(*frame)[2]} << 8) | (*frame)[3];
+    const uint32_t len =
+        (uint32_t{(*frame)[0]} << 24) | (uint32_t{(*frame)[1]} << 16) | (uint32_t{(*frame)[2]} << 8) | (*frame)[3];
     EXPECT_EQ(len, frame->size() - 4);
     EXPECT_EQ((*frame)[4], static_cast<uint8_t>(p.type));
     auto back = decode_packet(payload_of(*frame));
