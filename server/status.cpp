@@ -31,7 +31,8 @@ nlohmann::json l2tp_status(const l2tp::Endpoint& ep) {
                                             {"retransmissions", cs.retransmissions},
                                             {"received", cs.received},
                                             {"duplicates", cs.duplicates},
-                                            {"out_of_order", cs.out_of_order}}}});
+                                            {"out_of_order", cs.out_of_order},
+                                            {"ignored_acks", cs.ignored_acks}}}});
   }
   json drops = json::object();
   for (const auto& [k, v] : ep.drops()) drops[k] = v;
