@@ -8,6 +8,9 @@
 #include <map>
 #include <sstream>
 
+#include "ppp/ip_pool.hpp"
+#include "server/firewall.hpp"
+
 namespace po = boost::program_options;
 
 namespace l2tpvpn {
@@ -57,6 +60,24 @@ int first_syntax_error(const std::string& text) {
   return 0;
 }
 
+std::vector<std::string> split_list(const std::string& v) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(v);
+  while (std::getline(in, item, ',')) {
+    item = trim(item);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+bool is_ipv4(const std::string& s) {
+  in_addr probe{};
+  return inet_pton(AF_INET, s.c_str(), &probe) == 1;
+}
+
+bool is_absolute_path(const std::string& s) { return !s.empty() && s[0] == '/'; }
+
 struct Checker {
   const std::string& name;
   const std::map<std::string, int>& lines;
@@ -105,7 +126,45 @@ Result<DaemonConfig, ConfigError> parse_config(std::istream& in, const std::stri
       ("status.listen", po::value<std::string>()->default_value("127.0.0.1"), "")
       ("status.port", po::value<int64_t>()->default_value(8171), "")
       ("status.token", po::value<std::string>()->default_value(""), "bearer token")
-      ("control.socket", po::value<std::string>()->default_value("/run/l2tpvpn/control.sock"), "");
+      ("control.socket", po::value<std::string>()->default_value("/run/l2tpvpn/control.sock"), "")
+      ("server.public_address", po::value<std::string>()->default_value(""), "what clients dial")
+      ("server.runtime_dir", po::value<std::string>()->default_value("/run/l2tpvpn"), "")
+      ("users.file", po::value<std::string>()->default_value("/etc/l2tpvpn/users"), "")
+      ("ppp.pppd", po::value<std::string>()->default_value("/usr/sbin/pppd"), "")
+      ("ppp.data_path", po::value<std::string>()->default_value("auto"), "auto|kernel|pty")
+      ("ppp.auth", po::value<std::string>()->default_value("mschap-v2"), "mschap-v2, mschap, chap, pap")
+      ("ppp.dns", po::value<std::string>()->default_value(""), "up to 2 addresses")
+      ("ppp.mtu", po::value<int64_t>()->default_value(1350), "")
+      ("ppp.mru", po::value<int64_t>()->default_value(1350), "")
+      ("ppp.lcp_echo_interval", po::value<int64_t>()->default_value(30), "")
+      ("ppp.lcp_echo_failure", po::value<int64_t>()->default_value(4), "")
+      ("ppp.proxyarp", po::value<bool>()->default_value(false), "")
+      ("ppp.plugin", po::value<std::string>()->default_value("l2tpvpn.so"), "")
+      ("ppp.server_name", po::value<std::string>()->default_value("l2tpvpn"), "")
+      ("ppp.stop_timeout_ms", po::value<int64_t>()->default_value(5000), "")
+      ("ppp.debug", po::value<bool>()->default_value(false), "")
+      ("pool.range", po::value<std::string>()->default_value("10.99.0.10-10.99.0.250"), "")
+      ("pool.server_address", po::value<std::string>()->default_value("10.99.0.1"), "")
+      ("pool.exclude", po::value<std::string>()->default_value(""), "")
+      ("ipsec.required", po::value<bool>()->default_value(true), "")
+      ("ipsec.charon", po::value<std::string>()->default_value("auto"), "auto|system|embedded")
+      ("ipsec.system_vici_socket", po::value<std::string>()->default_value("/var/run/charon.vici"), "")
+      ("ipsec.embedded_vici_socket", po::value<std::string>()->default_value("/run/l2tpvpn/charon.vici"), "")
+      ("ipsec.charon_path", po::value<std::string>()->default_value("/usr/lib/ipsec/charon"), "")
+      ("ipsec.ike_port", po::value<int64_t>()->default_value(500), "")
+      ("ipsec.nat_t_port", po::value<int64_t>()->default_value(4500), "")
+      ("ipsec.psk", po::value<std::string>()->default_value(""), "")
+      ("ipsec.psk_file", po::value<std::string>()->default_value("/etc/l2tpvpn/ipsec.secret"), "")
+      ("ipsec.legacy", po::value<bool>()->default_value(false), "")
+      ("ipsec.ike_proposals", po::value<std::string>()->default_value(""), "")
+      ("ipsec.esp_proposals", po::value<std::string>()->default_value(""), "")
+      ("firewall.manage", po::value<bool>()->default_value(true), "")
+      ("firewall.backend", po::value<std::string>()->default_value("auto"), "")
+      ("firewall.wan_interface", po::value<std::string>()->default_value(""), "")
+      ("firewall.masquerade", po::value<bool>()->default_value(true), "")
+      ("firewall.clamp_mss", po::value<bool>()->default_value(true), "")
+      ("firewall.client_to_client", po::value<bool>()->default_value(false), "")
+      ("firewall.ip_forward", po::value<bool>()->default_value(true), "");
 
   po::variables_map vm;
   try {
@@ -153,6 +212,13 @@ Result<DaemonConfig, ConfigError> parse_config(std::istream& in, const std::stri
   L2TPVPN_RANGE(max_tp, "l2tp.max_tunnels_per_peer", 1, 65535);
   L2TPVPN_RANGE(max_s, "l2tp.max_sessions_per_tunnel", 1, 65535);
   L2TPVPN_RANGE(status_port, "status.port", 1, 65535);
+  L2TPVPN_RANGE(mtu, "ppp.mtu", 576, 1500);
+  L2TPVPN_RANGE(mru, "ppp.mru", 576, 1500);
+  L2TPVPN_RANGE(echo_interval, "ppp.lcp_echo_interval", 0, 3600);
+  L2TPVPN_RANGE(echo_failure, "ppp.lcp_echo_failure", 1, 100);
+  L2TPVPN_RANGE(stop_timeout, "ppp.stop_timeout_ms", 100, 60000);
+  L2TPVPN_RANGE(ike_port, "ipsec.ike_port", 1, 65535);
+  L2TPVPN_RANGE(nat_t_port, "ipsec.nat_t_port", 1, 65535);
 #undef L2TPVPN_RANGE
   if (*cap < *rto) return unexpected(check.error("l2tp.retransmit_cap_ms", "smaller than retransmit_initial_ms"));
   c.port = static_cast<uint16_t>(*port);
@@ -182,7 +248,158 @@ Result<DaemonConfig, ConfigError> parse_config(std::istream& in, const std::stri
   c.control_socket = vm["control.socket"].as<std::string>();
   if (c.control_socket.empty() || c.control_socket[0] != '/' || c.control_socket.size() > 107)
     return unexpected(check.error("control.socket", "must be an absolute path of at most 107 characters"));
+
+  auto str = [&](const char* key) { return vm[key].as<std::string>(); };
+  auto flag = [&](const char* key) { return vm[key].as<bool>(); };
+
+  c.public_address = str("server.public_address");
+  c.runtime_dir = str("server.runtime_dir");
+  if (!is_absolute_path(c.runtime_dir)) return unexpected(check.error("server.runtime_dir", "must be an absolute path"));
+  c.users_file = str("users.file");
+  if (!is_absolute_path(c.users_file)) return unexpected(check.error("users.file", "must be an absolute path"));
+
+  // [ppp]
+  c.ppp.pppd_path = str("ppp.pppd");
+  if (!is_absolute_path(c.ppp.pppd_path)) return unexpected(check.error("ppp.pppd", "must be an absolute path"));
+  std::string dp = str("ppp.data_path");
+  if (dp == "auto")
+    c.ppp.data_path = DataPathMode::kAuto;
+  else if (dp == "kernel")
+    c.ppp.data_path = DataPathMode::kKernel;
+  else if (dp == "pty")
+    c.ppp.data_path = DataPathMode::kPty;
+  else
+    return unexpected(check.error("ppp.data_path", "must be auto, kernel or pty, got '" + dp + "'"));
+  c.ppp.mschap_v2 = false;
+  auto methods = split_list(str("ppp.auth"));
+  if (methods.empty()) return unexpected(check.error("ppp.auth", "needs at least one of mschap-v2, mschap, chap, pap"));
+  for (const auto& m : methods) {
+    if (m == "mschap-v2")
+      c.ppp.mschap_v2 = true;
+    else if (m == "mschap")
+      c.ppp.mschap = true;
+    else if (m == "chap")
+      c.ppp.chap = true;
+    else if (m == "pap")
+      c.ppp.pap = true;
+    else
+      return unexpected(check.error("ppp.auth", "unknown method '" + m + "' (mschap-v2, mschap, chap, pap)"));
+  }
+  c.ppp.dns = split_list(str("ppp.dns"));
+  if (c.ppp.dns.size() > 2) return unexpected(check.error("ppp.dns", "at most 2 addresses"));
+  for (const auto& d : c.ppp.dns)
+    if (!is_ipv4(d) || d == "0.0.0.0") return unexpected(check.error("ppp.dns", "not an IPv4 address: '" + d + "'"));
+  c.ppp.mtu = static_cast<int>(*mtu);
+  c.ppp.mru = static_cast<int>(*mru);
+  c.ppp.lcp_echo_interval = static_cast<int>(*echo_interval);
+  c.ppp.lcp_echo_failure = static_cast<int>(*echo_failure);
+  c.ppp.proxyarp = flag("ppp.proxyarp");
+  c.ppp.plugin = str("ppp.plugin");
+  if (c.ppp.plugin.empty()) return unexpected(check.error("ppp.plugin", "must not be empty"));
+  c.ppp.server_name = str("ppp.server_name");
+  if (c.ppp.server_name.empty() || c.ppp.server_name.size() > 64 ||
+      c.ppp.server_name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos)
+    return unexpected(check.error("ppp.server_name", "1 to 64 characters of A-Z a-z 0-9 . _ -"));
+  c.ppp.stop_timeout_ms = static_cast<int>(*stop_timeout);
+  c.ppp.debug = flag("ppp.debug");
+
+  // [pool]: the pool itself validates (and names what is wrong).
+  c.pool.range = str("pool.range");
+  c.pool.server_address = str("pool.server_address");
+  c.pool.exclude = split_list(str("pool.exclude"));
+  {
+    auto pool = ppp::IpPool::create(ppp::IpPoolConfig{c.pool.range, c.pool.server_address, c.pool.exclude, {}});
+    if (!pool) {
+      const auto& e = pool.error();
+      const char* key = "pool.range";
+      if (e.code == ppp::IpPoolErrorCode::kBadServerAddress) key = "pool.server_address";
+      if (e.code == ppp::IpPoolErrorCode::kBadExclusion) key = "pool.exclude";
+      return unexpected(check.error(key, e.to_string()));
+    }
+  }
+
+  // [ipsec]
+  c.ipsec.required = flag("ipsec.required");
+  std::string cm = str("ipsec.charon");
+  if (cm == "auto")
+    c.ipsec.charon = CharonMode::kAuto;
+  else if (cm == "system")
+    c.ipsec.charon = CharonMode::kSystem;
+  else if (cm == "embedded")
+    c.ipsec.charon = CharonMode::kEmbedded;
+  else
+    return unexpected(check.error("ipsec.charon", "must be auto, system or embedded, got '" + cm + "'"));
+  for (const char* key : {"ipsec.system_vici_socket", "ipsec.embedded_vici_socket"}) {
+    std::string v = str(key);
+    if (!is_absolute_path(v) || v.size() > 107)
+      return unexpected(check.error(key, "must be an absolute path of at most 107 characters"));
+  }
+  c.ipsec.system_vici_socket = str("ipsec.system_vici_socket");
+  c.ipsec.embedded_vici_socket = str("ipsec.embedded_vici_socket");
+  c.ipsec.charon_path = str("ipsec.charon_path");
+  if (!is_absolute_path(c.ipsec.charon_path))
+    return unexpected(check.error("ipsec.charon_path", "must be an absolute path"));
+  c.ipsec.ike_port = static_cast<uint16_t>(*ike_port);
+  c.ipsec.nat_t_port = static_cast<uint16_t>(*nat_t_port);
+  if (c.ipsec.ike_port == c.ipsec.nat_t_port) {
+    bool nat_t_given = lines.count("ipsec.nat_t_port") != 0;
+    return unexpected(check.error(nat_t_given ? "ipsec.nat_t_port" : "ipsec.ike_port",
+                                  "ipsec.ike_port and ipsec.nat_t_port must differ"));
+  }
+  c.ipsec.psk = str("ipsec.psk");
+  if (!c.ipsec.psk.empty() && (c.ipsec.psk.size() < 8 || c.ipsec.psk.size() > 255))
+    return unexpected(check.error("ipsec.psk", "must be 8 to 255 characters"));
+  c.ipsec.psk_file = str("ipsec.psk_file");
+  if (!c.ipsec.psk_file.empty() && !is_absolute_path(c.ipsec.psk_file))
+    return unexpected(check.error("ipsec.psk_file", "must be an absolute path"));
+  c.ipsec.legacy = flag("ipsec.legacy");
+  c.ipsec.ike_proposals = split_list(str("ipsec.ike_proposals"));
+  c.ipsec.esp_proposals = split_list(str("ipsec.esp_proposals"));
+  for (const char* key : {"ipsec.ike_proposals", "ipsec.esp_proposals"})
+    for (const auto& p : split_list(str(key)))
+      if (p.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
+        return unexpected(check.error(key, "not a strongSwan proposal: '" + p + "'"));
+
+  // [firewall]
+  c.firewall.manage = flag("firewall.manage");
+  c.firewall.backend = str("firewall.backend");
+  FirewallBackend fb{};
+  if (c.firewall.backend != "auto" && !parse_firewall_backend(c.firewall.backend, fb))
+    return unexpected(check.error("firewall.backend", "must be auto, iptables-legacy, iptables-nft, nft or none"));
+  c.firewall.wan_interface = str("firewall.wan_interface");
+  if (c.firewall.wan_interface.size() > 15 ||
+      c.firewall.wan_interface.find_first_of(" /\t\n") != std::string::npos)
+    return unexpected(check.error("firewall.wan_interface", "not an interface name"));
+  c.firewall.masquerade = flag("firewall.masquerade");
+  c.firewall.clamp_mss = flag("firewall.clamp_mss");
+  c.firewall.client_to_client = flag("firewall.client_to_client");
+  c.firewall.ip_forward = flag("firewall.ip_forward");
   return c;
+}
+
+const char* to_string(DataPathMode m) {
+  switch (m) {
+    case DataPathMode::kAuto:
+      return "auto";
+    case DataPathMode::kKernel:
+      return "kernel";
+    case DataPathMode::kPty:
+      return "pty";
+  }
+  return "?";
+}
+
+const char* to_string(CharonMode m) {
+  switch (m) {
+    case CharonMode::kAuto:
+      return "auto";
+    case CharonMode::kSystem:
+      return "system";
+    case CharonMode::kEmbedded:
+      return "embedded";
+  }
+  return "?";
 }
 
 Result<DaemonConfig, ConfigError> load_config_file(const std::string& path) {

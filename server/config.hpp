@@ -8,12 +8,68 @@
 #include <cstdint>
 #include <istream>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "server/l2tp/events.hpp"
 #include "server/log.hpp"
 
 namespace l2tpvpn {
+
+// How PPP data moves: in the kernel (PPPoL2TP sockets handed to pppd) or through a pty the daemon frames.
+enum class DataPathMode : uint8_t { kAuto, kKernel, kPty };
+const char* to_string(DataPathMode m);
+
+struct PppSection {
+  std::string pppd_path = "/usr/sbin/pppd";
+  DataPathMode data_path = DataPathMode::kAuto;  // auto: kernel when l2tp_ppp works, else pty
+  // Authentication the peer must use: any of mschap-v2, mschap, chap, pap (at least one).
+  bool mschap_v2 = true, mschap = false, chap = false, pap = false;
+  std::vector<std::string> dns;  // ms-dns, at most 2
+  int mtu = 1350, mru = 1350;    // see ppp/pppd_args.hpp for the ESP + NAT-T arithmetic
+  int lcp_echo_interval = 30;
+  int lcp_echo_failure = 4;
+  bool proxyarp = false;
+  std::string plugin = "l2tpvpn.so";  // our pppd plugin: bare name (pppd's plugin dir) or absolute path
+  std::string server_name = "l2tpvpn";
+  int stop_timeout_ms = 5000;  // SIGTERM, then SIGKILL after this long
+  bool debug = false;
+};
+
+struct PoolSection {
+  std::string range = "10.99.0.10-10.99.0.250";  // "A-B" or "A/prefix"
+  std::string server_address = "10.99.0.1";
+  std::vector<std::string> exclude;  // "A" or "A-B"
+};
+
+enum class CharonMode : uint8_t { kAuto, kSystem, kEmbedded };
+const char* to_string(CharonMode m);
+
+struct IpsecSection {
+  // RFC 3193 step 3: answer an SCCRQ only from a peer holding a transport SA. Off: plain L2TP (no IPsec at all;
+  // for tests and for networks where something else encrypts).
+  bool required = true;
+  CharonMode charon = CharonMode::kAuto;  // auto: a charon answering on system_vici_socket, else our own
+  std::string system_vici_socket = "/var/run/charon.vici";
+  std::string embedded_vici_socket = "/run/l2tpvpn/charon.vici";
+  std::string charon_path = "/usr/lib/ipsec/charon";
+  uint16_t ike_port = 500, nat_t_port = 4500;  // embedded charon only
+  std::string psk;                              // inline pre-shared key, or:
+  std::string psk_file = "/etc/l2tpvpn/ipsec.secret";  // read at start (must be 0600), used when psk is empty
+  bool legacy = false;  // MODP1024 and 3DES (Android <= 11, old Windows/macOS)
+  std::vector<std::string> ike_proposals;  // override the sets (strongSwan syntax)
+  std::vector<std::string> esp_proposals;
+};
+
+struct FirewallSection {
+  bool manage = true;
+  std::string backend = "auto";  // auto | iptables-legacy | iptables-nft | nft | none
+  std::string wan_interface;     // empty: masquerade out of any non-ppp interface
+  bool masquerade = true;
+  bool clamp_mss = true;
+  bool client_to_client = false;
+  bool ip_forward = true;  // turn net.ipv4.ip_forward on (restored on exit)
+};
 
 struct DaemonConfig {
   std::string path;  // where it was read from, for messages
@@ -28,6 +84,14 @@ struct DaemonConfig {
   std::string status_token;  // bearer token; empty = none
   // l2tpvpnctl's control socket (root only).
   std::string control_socket = "/run/l2tpvpn/control.sock";
+  // [server]: the name or address clients dial (client-setup; empty: l2tpvpnctl asks the routing table).
+  std::string public_address;
+  std::string runtime_dir = "/run/l2tpvpn";  // embedded charon's conf and socket, pppd secrets snapshot
+  std::string users_file = "/etc/l2tpvpn/users";  // [users] file
+  PppSection ppp;
+  PoolSection pool;
+  IpsecSection ipsec;
+  FirewallSection firewall;
 };
 
 struct ConfigError {
