@@ -162,6 +162,14 @@ Result<Ipv4Address, IpPoolError> IpPool::bind_user(const std::string& session_ke
   return Ipv4Address{r->second};
 }
 
+Status<IpPoolError> IpPool::adopt(const std::string& session_key, Ipv4Address address) {
+  if (by_session_.count(session_key)) return fail(IpPoolErrorCode::kSessionExists, session_key);
+  if (auto h = holder_.find(address.value); h != holder_.end())
+    return fail(IpPoolErrorCode::kReservedInUse, session_key + " (held by " + h->second + ")");
+  assign(session_key, address.value);
+  return {};
+}
+
 bool IpPool::release(const std::string& session_key) {
   if (!by_session_.count(session_key)) return false;
   unassign(session_key);

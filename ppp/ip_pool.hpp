@@ -74,6 +74,11 @@ class IpPool {
   // the pool) and return it; otherwise keep and return the current address. Errors: kUnknownSession,
   // kReservedInUse (the session keeps its current address).
   Result<Ipv4Address, IpPoolError> bind_user(const std::string& session_key, const std::string& user);
+  // Records that `session_key` holds exactly `address`, whatever the configuration says of it (in range or not,
+  // reserved or not): used when the pool is rebuilt from a new configuration (users reloaded) while sessions
+  // keep their addresses. Errors: kSessionExists (the key holds an address), kReservedInUse (another key holds
+  // `address`).
+  Status<IpPoolError> adopt(const std::string& session_key, Ipv4Address address);
   // Returns the session's address to the pool; false if the key held none.
   bool release(const std::string& session_key);
 

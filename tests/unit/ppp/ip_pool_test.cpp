@@ -95,6 +95,26 @@ TEST(IpPool, BindUserMovesOntoReservation) {
   EXPECT_EQ(*p.bind_user("s1", "alice"), ip("10.99.0.50"));
 }
 
+TEST(IpPool, AdoptKeepsLiveSessionsAcrossARebuild) {
+  // Users reloaded: alice's reservation moved to .11 while a session still holds her old .10.
+  auto p = make({"10.99.0.10-10.99.0.12", "10.99.0.1", {}, {{"alice", "10.99.0.11"}}});
+  ASSERT_TRUE(p.adopt("s1", ip("10.99.0.10")));
+  ASSERT_TRUE(p.adopt("s2", ip("10.99.5.5")));  // outside the range: still recorded
+  EXPECT_EQ(p.dynamic_in_use(), 1u);
+  auto again = p.adopt("s3", ip("10.99.0.10"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, IpPoolErrorCode::kReservedInUse);
+  auto key = p.adopt("s1", ip("10.99.0.12"));
+  ASSERT_FALSE(key);
+  EXPECT_EQ(key.error().code, IpPoolErrorCode::kSessionExists);
+  EXPECT_EQ(*p.allocate("s4"), ip("10.99.0.12"));  // .10 held, .11 reserved
+  EXPECT_FALSE(p.allocate("s5"));
+  EXPECT_TRUE(p.release("s1"));
+  EXPECT_TRUE(p.release("s2"));
+  EXPECT_EQ(p.dynamic_in_use(), 1u);
+  EXPECT_EQ(*p.allocate("s5"), ip("10.99.0.10"));
+}
+
 TEST(IpPool, SessionKeysAreUnique) {
   auto p = make({"10.99.0.10-10.99.0.20", "10.99.0.1", {}, {}});
   ASSERT_TRUE(p.allocate("s1"));
