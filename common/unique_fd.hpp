@@ -1,4 +1,5 @@
 // An owned file descriptor: closed exactly once, movable, not copyable. -1 means "none".
+// Shared by the kernel data plane (server/kernel) and the pty adapter (ppp/pty), hence in common/.
 //
 // Thread-safety: a value type; no shared state.
 #pragma once
@@ -7,7 +8,7 @@
 
 #include <utility>
 
-namespace l2tpvpn::kernel {
+namespace l2tpvpn {
 
 class UniqueFd {
  public:
@@ -26,7 +27,7 @@ class UniqueFd {
   explicit operator bool() const { return fd_ >= 0; }
   int release() { return std::exchange(fd_, -1); }
   // close() errors are ignored on purpose: Linux frees the descriptor even when close reports EINTR/EIO, and
-  // sockets have no unflushed data to lose; retrying could close a descriptor someone else just got.
+  // sockets and pty masters have no unflushed data to lose; retrying could close a descriptor someone else just got.
   void reset(int fd = -1) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
@@ -36,4 +37,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace l2tpvpn::kernel
+}  // namespace l2tpvpn

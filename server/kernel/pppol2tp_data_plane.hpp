@@ -30,8 +30,8 @@
 
 #include <map>
 
+#include "common/unique_fd.hpp"
 #include "server/kernel/data_plane.hpp"
-#include "server/kernel/unique_fd.hpp"
 
 namespace l2tpvpn::kernel {
 
