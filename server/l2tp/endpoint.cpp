@@ -89,7 +89,12 @@ std::optional<uint16_t> Endpoint::allocate_tunnel_id() {
 }
 
 Tunnel& Endpoint::create(TimePoint now, uint16_t id, const PeerAddress& peer, bool initiator) {
-  auto t = std::make_unique<Tunnel>(TunnelContext{config_, random_, actions_, drops_}, id, peer, initiator, now);
+  auto taken = [this, id](uint16_t sid) {
+    for (const auto& [tid, other] : tunnels_)
+      if (tid != id && other->has_session(sid)) return true;
+    return false;
+  };
+  auto t = std::make_unique<Tunnel>(TunnelContext{config_, random_, actions_, drops_, taken}, id, peer, initiator, now);
   Tunnel& ref = *t;
   tunnels_.emplace(id, std::move(t));
   ++stats_.tunnels_created;

@@ -344,10 +344,16 @@ uint16_t Tunnel::allocate_session_id() {
     uint8_t b[2];
     ctx_.random(b);
     uint16_t id = static_cast<uint16_t>(b[0] << 8 | b[1]);
-    if (id != 0 && used_session_ids_.insert(id).second) return id;
+    if (id == 0 || used_session_ids_.count(id) || (ctx_.session_id_taken && ctx_.session_id_taken(id))) continue;
+    used_session_ids_.insert(id);
+    return id;
   }
-  for (uint32_t id = 1; id <= 65535; ++id)
-    if (used_session_ids_.insert(static_cast<uint16_t>(id)).second) return static_cast<uint16_t>(id);
+  for (uint32_t n = 1; n <= 65535; ++n) {
+    auto id = static_cast<uint16_t>(n);
+    if (used_session_ids_.count(id) || (ctx_.session_id_taken && ctx_.session_id_taken(id))) continue;
+    used_session_ids_.insert(id);
+    return id;
+  }
   return 0;
 }
 

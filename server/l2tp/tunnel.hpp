@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,6 +47,10 @@ struct TunnelContext {
   const RandomFn& random;
   std::vector<Action>& actions;
   DropCounters& drops;
+  // Session IDs held by other tunnels of the endpoint. A new session never takes one of them: IDs unique across
+  // the endpoint keep kernel data paths apart even when two tunnels share a UDP 4-tuple (a LAC that opens several
+  // tunnels from one port), where the kernel may deliver one tunnel's data to the other's socket.
+  std::function<bool(uint16_t)> session_id_taken = {};
 };
 
 struct SessionInfo {
@@ -97,6 +102,7 @@ class Tunnel {
   const std::string& peer_host_name() const { return peer_host_name_; }
   std::optional<uint64_t> tie_breaker() const { return tie_breaker_; }
   std::vector<SessionInfo> sessions() const;
+  bool has_session(uint16_t id) const { return sessions_.count(id) != 0; }
   size_t session_count() const { return sessions_.size(); }
   const ControlChannelStats& channel_stats() const { return channel_.stats(); }
 

@@ -119,6 +119,28 @@ TEST(Endpoint, SccrqInIdleAnswersSccrp) {
   EXPECT_FALSE(sccrp.challenge.has_value());
 }
 
+TEST(Endpoint, SessionIdsAreUniqueAcrossTunnels) {
+  // An LNS whose random source always says 0x4242: every tunnel's first choice of session ID is the same, and only
+  // the endpoint-wide check keeps the second tunnel's session off it (two tunnels from one peer port must not
+  // share a session ID, or the kernel could hand one tunnel's data to the other).
+  Pair p;
+  p.build();
+  p.lns = std::make_unique<Endpoint>(p.lns_cfg, [](std::span<uint8_t> out) {
+    for (auto& b : out) b = 0x42;
+  });
+  uint16_t t1 = p.connect();
+  uint16_t t2 = p.connect();
+  ASSERT_NE(t1, t2);
+  ASSERT_TRUE(p.lac->open_call(p.now, t1, CallDirection::kIncoming));
+  ASSERT_TRUE(p.lac->open_call(p.now, t2, CallDirection::kIncoming));
+  p.run(Duration(5000));
+  auto up = only<SessionUp>(p.lns_events);
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_NE(up[0].tunnel_id, up[1].tunnel_id);
+  EXPECT_EQ(up[0].session_id, 0x4242);
+  EXPECT_NE(up[1].session_id, up[0].session_id);
+}
+
 TEST(Endpoint, TunnelAndIncomingCallEstablish) {
   Pair p;
   p.build();
