@@ -4,10 +4,11 @@
 
 #include <cstdlib>
 
+#include <filesystem>
+
+#include "server/kernel/pppol2tp_data_plane.hpp"
 #include "server/log.hpp"
 #include "server/status.hpp"
-
-#include <filesystem>
 
 namespace l2tpvpn {
 
@@ -27,12 +28,86 @@ Daemon::Daemon(DaemonConfig config)
       http_(io_, HttpServerConfig{config_.status_listen, config_.status_port, config_.status_token}),
       control_(io_, config_.control_socket),
       signals_(io_, SIGINT, SIGTERM),
+      sighup_(io_, SIGHUP),
+      sigchld_(io_, SIGCHLD),
       shutdown_timer_(io_) {}
+
+bool Daemon::setup_sessions(std::string& error) {
+  auto users = ppp::UserStore::load_or_empty(config_.users_file);
+  if (!users) {
+    error = "users: " + users.error().to_string();
+    return false;
+  }
+  kernel::DataPlane* plane = nullptr;
+  if (config_.ppp.data_path != DataPathMode::kPty) {
+    auto k = std::make_unique<kernel::PppoL2tpDataPlane>();
+    if (auto ok = k->available(); ok) {
+      kernel_ = std::move(k);
+      plane = kernel_.get();
+    } else if (config_.ppp.data_path == DataPathMode::kKernel) {
+      error = "ppp.data_path = kernel, but the kernel data path is unavailable: " + ok.error().to_string();
+      return false;
+    } else {
+      log::warn("event=kernel_data_path_unavailable fallback=pty error=\"" + ok.error().to_string() + "\"");
+    }
+  }
+  SessionManagerConfig sc;
+  sc.ppp = config_.ppp;
+  sc.pool = config_.pool;
+  sc.users_file = config_.users_file;
+  auto bound = driver_.local_endpoint();
+  sc.local = kernel::Ipv4Endpoint::from_host_order(bound.address().to_v4().to_uint(), bound.port());
+  auto m = SessionManager::create(io_, endpoint_, driver_, plane, runner_, sc, *users);
+  if (!m) {
+    error = m.error();
+    return false;
+  }
+  sessions_ = std::move(m).value();
+  log::info("event=sessions_ready data_path=" + std::string(sessions_->data_path_name()) +
+            " users=" + std::to_string(users->size()) + " pool=" + config_.pool.range);
+  return true;
+}
+
+void Daemon::watch_children() {
+  sigchld_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    if (sessions_) sessions_->reap_children();
+    watch_children();
+  });
+}
+
+void Daemon::watch_hup() {
+  sighup_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    reload();
+    watch_hup();
+  });
+}
+
+void Daemon::reload() {
+  // SIGHUP: users (passwords and static addresses). Sessions stay up.
+  auto users = ppp::UserStore::load_or_empty(config_.users_file);
+  if (!users) {
+    log::error("event=reload_failed error=\"" + users.error().to_string() + "\"");
+    return;
+  }
+  if (auto r = sessions_->reload_users(*users); !r) {
+    log::error("event=reload_failed error=\"" + r.error() + "\"");
+    return;
+  }
+  log::info("event=reloaded users=" + std::to_string(users->size()));
+}
 
 int Daemon::run() {
   std::string err;
   auto bind = asio::ip::udp::endpoint(asio::ip::make_address(config_.listen_address), config_.port);
   if (!driver_.open(bind, err)) {
+    log::error(err);
+    return 1;
+  }
+  // SIGCHLD is watched before any pppd can exist.
+  watch_children();
+  if (!setup_sessions(err)) {
     log::error(err);
     return 1;
   }
@@ -59,10 +134,12 @@ int Daemon::run() {
   signals_.async_wait([this](boost::system::error_code ec, int) {
     if (!ec) shutdown();
   });
+  watch_hup();
   log::info("event=started listen=" + config_.listen_address + ":" + std::to_string(driver_.local_endpoint().port()) +
             " auth=" + (config_.l2tp.secret.empty() ? "none" : "challenge") +
             " hidden_avps=" + (config_.l2tp.hide_avps ? "yes" : "no"));
   io_.run();
+  if (sessions_) sessions_->kill_all();
   log::info("event=stopped");
   return 0;
 }
@@ -74,14 +151,23 @@ void Daemon::shutdown() {
   endpoint_.close_all(l2tp::Clock::now(), l2tp::ResultCode{l2tp::result::kStopShuttingDown, std::nullopt,
                                                           "server shutting down"});
   driver_.kick();
-  // Give the StopCCNs one retransmission cycle to be acknowledged, then stop (the peers time out otherwise).
-  shutdown_timer_.expires_after(std::chrono::milliseconds(config_.l2tp.channel.initial_timeout * 3));
-  shutdown_timer_.async_wait([this](boost::system::error_code) {
+  // Wait until the StopCCNs are acknowledged and every pppd has exited (it got SIGTERM with its SessionDown and
+  // SIGKILL after ppp.stop_timeout_ms), but no longer than that plus one retransmission cycle.
+  auto budget = std::chrono::milliseconds(config_.ppp.stop_timeout_ms) + config_.l2tp.channel.initial_timeout * 3;
+  wait_for_quiet(std::chrono::steady_clock::now() + budget);
+}
+
+void Daemon::wait_for_quiet(std::chrono::steady_clock::time_point deadline) {
+  bool quiet = endpoint_.tunnels().empty() && (!sessions_ || sessions_->session_count() == 0);
+  if (quiet || std::chrono::steady_clock::now() >= deadline) {
     http_.stop();
     control_.stop();
     driver_.stop();
     io_.stop();
-  });
+    return;
+  }
+  shutdown_timer_.expires_after(std::chrono::milliseconds(50));
+  shutdown_timer_.async_wait([this, deadline](boost::system::error_code) { wait_for_quiet(deadline); });
 }
 
 nlohmann::json Daemon::status_json() const {
@@ -89,12 +175,30 @@ nlohmann::json Daemon::status_json() const {
   return nlohmann::json{{"server", {{"version", "0.1.0"},
                                     {"uptime_s", uptime.count()},
                                     {"l2tp_listen", config_.listen_address + ":" + std::to_string(config_.port)}}},
-                        {"l2tp", l2tp_status(endpoint_)}};
+                        {"l2tp", l2tp_status(endpoint_)},
+                        {"ppp", ppp_status()},
+                        {"sessions", sessions_ ? sessions_->sessions_json() : nlohmann::json::array()}};
 }
 
 void Daemon::register_control() {
   using nlohmann::json;
   control_.handle("status", [this](const json&) { return status_json(); });
+  control_.handle("sessions", [this](const json&) {
+    return json{{"ok", true}, {"sessions", sessions_ ? sessions_->sessions_json() : nlohmann::json::array()}};
+  });
+  control_.handle("users-reload", [this](const json&) {
+    auto users = ppp::UserStore::load_or_empty(config_.users_file);
+    if (!users) return json{{"ok", false}, {"error", users.error().to_string()}};
+    if (auto r = sessions_->reload_users(*users); !r) return json{{"ok", false}, {"error", r.error()}};
+    log::info("event=reloaded users=" + std::to_string(users->size()) + " via=control");
+    return json{{"ok", true}, {"users", users->size()}};
+  });
+  control_.handle("disconnect-user", [this](const json& r) {
+    if (!r.contains("user") || !r["user"].is_string())
+      return json{{"ok", false}, {"error", "\"user\" (string) required"}};
+    size_t n = sessions_->disconnect_user(r["user"].get<std::string>());
+    return json{{"ok", true}, {"sessions", n}};
+  });
   control_.handle("disconnect", [this](const json& r) {
     if (!r.contains("tunnel") || !r["tunnel"].is_number_unsigned())
       return json{{"ok", false}, {"error", "\"tunnel\" (number) required"}};
@@ -134,15 +238,39 @@ void Daemon::on_event(l2tp::Action& action) {
           log::info("event=session_down tunnel=" + std::to_string(a.tunnel_id) + " session=" +
                     std::to_string(a.session_id) + " result=" + std::to_string(a.result.result) +
                     " by_peer=" + (a.by_peer ? "yes" : "no") + " established=" + (a.was_established ? "yes" : "no"));
-        } else if constexpr (std::is_same_v<T, SessionData>) {
-          // Userspace data path arrives with the PPP issue; until then data is counted and dropped.
-          log::debug("event=session_data tunnel=" + std::to_string(a.tunnel_id) + " bytes=" +
-                     std::to_string(a.ppp.size()));
         } else if constexpr (std::is_same_v<T, LinkInfo> || std::is_same_v<T, WanErrors>) {
           log::debug("event=link_report tunnel=" + std::to_string(a.tunnel_id));
         }
       },
       action);
+  // Logged first, then the session manager acts (its messages follow).
+  if (sessions_) sessions_->handle(action);
+}
+
+nlohmann::json Daemon::ppp_status() const {
+  using nlohmann::json;
+  if (!sessions_) return json::object();
+  const auto& st = sessions_->stats();
+  const auto& pool = sessions_->pool();
+  return json{{"data_path", sessions_->data_path_name()},
+              {"pool", {{"range", config_.pool.range},
+                        {"server_address", config_.pool.server_address},
+                        {"capacity", pool.dynamic_capacity()},
+                        {"in_use", pool.sessions()}}},
+              {"pppd_running", sessions_->running_pppd()},
+              {"counters", {{"sessions_started", st.sessions_started},
+                            {"sessions_refused", st.sessions_refused},
+                            {"pppd_exits", st.pppd_exits},
+                            {"pppd_killed", st.pppd_killed},
+                            {"auth_failures", st.auth_failures},
+                            {"report_errors", st.report_errors},
+                            {"pty_frames_in", st.pty_frames_in},
+                            {"pty_frames_out", st.pty_frames_out},
+                            {"pty_overflow_drops", st.pty_overflow_drops},
+                            {"hdlc_bad_fcs", st.hdlc.bad_fcs},
+                            {"hdlc_too_short", st.hdlc.too_short},
+                            {"hdlc_too_long", st.hdlc.too_long},
+                            {"hdlc_aborted", st.hdlc.aborted}}}};
 }
 
 }  // namespace l2tpvpn

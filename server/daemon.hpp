@@ -1,5 +1,5 @@
-// l2tpvpnd's top level: wires configuration, the L2TP endpoint and its driver, signals and logging.
-// (Later issues add the VICI client, the kernel data path, pppd supervision and the status endpoint here.)
+// l2tpvpnd's top level: wires configuration, the L2TP endpoint and its driver, the PPP session manager (kernel or
+// pty data path, pppd per session), the status endpoint, the control socket, signals and logging.
 //
 // Thread-safety: runs entirely on one io_context thread.
 #pragma once
@@ -15,6 +15,7 @@
 #include "server/http_server.hpp"
 #include "server/l2tp/endpoint.hpp"
 #include "server/l2tp_driver.hpp"
+#include "server/session_manager.hpp"
 
 namespace l2tpvpn {
 
@@ -27,8 +28,14 @@ class Daemon {
  private:
   void on_event(l2tp::Action& action);
   void shutdown();
+  void wait_for_quiet(std::chrono::steady_clock::time_point deadline);
+  bool setup_sessions(std::string& error);
+  void reload();
+  void watch_children();
+  void watch_hup();
   void register_control();
   nlohmann::json status_json() const;
+  nlohmann::json ppp_status() const;
 
   DaemonConfig config_;
   boost::asio::io_context io_;
@@ -37,6 +44,11 @@ class Daemon {
   HttpServer http_;
   ControlServer control_;
   boost::asio::signal_set signals_;
+  boost::asio::signal_set sighup_;
+  boost::asio::signal_set sigchld_;
+  std::unique_ptr<kernel::DataPlane> kernel_;
+  SystemPppdRunner runner_;
+  std::unique_ptr<SessionManager> sessions_;
   std::chrono::system_clock::time_point started_at_;
   boost::asio::steady_timer shutdown_timer_;
   bool shutting_down_ = false;
