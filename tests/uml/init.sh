@@ -30,7 +30,7 @@ chmod +x /tmp/modprobe
 echo /tmp/modprobe >/proc/sys/kernel/modprobe
 # One modprobe for all: each process start costs a lot in UML. The IPsec/NAT ones serve later scenarios.
 /tmp/modprobe -a ppp_generic ppp_async pppox l2tp_core l2tp_ppp veth bridge \
-  esp4 xfrm_user cbc hmac authenc echainiv seqiv des_generic \
+  esp4 xfrm_user cbc hmac authenc echainiv seqiv des_generic sha512_generic \
   xt_policy xt_tcpudp iptable_filter iptable_nat xt_MASQUERADE || log "init: modprobe reported a failure"
 log "init: modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 ip link set lo up
