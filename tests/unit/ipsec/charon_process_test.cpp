@@ -297,10 +297,10 @@ TEST_F(FakeCharonTest, StartWritesAPrivateConfAndPassesOnlyItsPath) {
 }
 
 TEST_F(FakeCharonTest, StopKillsACharonThatIgnoresSigterm) {
-  write_fake("trap '' TERM\nwhile :; do sleep 1; done");
+  write_fake("trap '' TERM\necho ready > " + dir_ + "/trapped\nwhile :; do sleep 1; done");
   EmbeddedCharon c(opts_);
   ASSERT_TRUE(c.start());
-  ASSERT_TRUE(wait_file(opts_.pid_file));  // the trap is set before the pid file is written
+  ASSERT_TRUE(wait_file(dir_ + "/trapped"));  // SIGTERM is ignored from here on
   const auto t0 = std::chrono::steady_clock::now();
   auto exit = c.stop(300ms);
   const auto took = std::chrono::steady_clock::now() - t0;
