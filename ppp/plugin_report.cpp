@@ -133,6 +133,10 @@ Result<PluginEvent, ReportError> parse_report_line(std::string_view line) {
     auto peer = need(f, event, "peer");
     if (!peer) return unexpected(peer.error());
     ev.body = AuthEvent{*peer};
+  } else if (event == "auth-fail") {
+    auto peer = need(f, event, "peer");
+    if (!peer) return unexpected(peer.error());
+    ev.body = AuthFailEvent{*peer};
   } else if (event == "ip-up") {
     auto ifn = need(f, event, "ifname");
     if (!ifn) return unexpected(ifn.error());

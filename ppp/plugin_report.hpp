@@ -5,6 +5,8 @@
 //   hello   version=1 pppd=<version> pid=<pid>           the plugin loaded and the descriptor works
 //   phase   value=<0..12> name=<name>                    pppd entered a phase (pppd_exit.hpp PppPhase)
 //   auth    peer=<name>                                  the peer authenticated as <name> (after CHAP/PAP)
+//   auth-fail peer=<name>                                the peer's credentials for <name> were refused (wrong
+//                                                        password or unknown user: the plugin does not say which)
 //   ip-up   ifname=<if> local=<a.b.c.d> remote=<a.b.c.d> IPCP is up on interface <if>
 //   ip-down ifname=<if>                                  IPCP went down
 //   stats   bytes_in= bytes_out= packets_in= packets_out= connect_time=   counters at IPCP down
@@ -47,6 +49,10 @@ struct AuthEvent {
   std::string peer;
   bool operator==(const AuthEvent&) const = default;
 };
+struct AuthFailEvent {
+  std::string peer;
+  bool operator==(const AuthFailEvent&) const = default;
+};
 struct IpUpEvent {
   std::string ifname;
   Ipv4Address local;
@@ -68,7 +74,8 @@ struct ExitEvent {
   bool operator==(const ExitEvent&) const = default;
 };
 
-using PluginEventBody = std::variant<HelloEvent, PhaseEvent, AuthEvent, IpUpEvent, IpDownEvent, StatsEvent, ExitEvent>;
+using PluginEventBody =
+    std::variant<HelloEvent, PhaseEvent, AuthEvent, AuthFailEvent, IpUpEvent, IpDownEvent, StatsEvent, ExitEvent>;
 
 struct PluginEvent {
   PluginEventBody body;

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -376,6 +377,32 @@ Result<DaemonConfig, ConfigError> parse_config(std::istream& in, const std::stri
   c.firewall.client_to_client = flag("firewall.client_to_client");
   c.firewall.ip_forward = flag("firewall.ip_forward");
   return c;
+}
+
+std::string pool_cidr(const PoolSection& pool) {
+  uint32_t lo = 0, hi = 0;
+  auto slash = pool.range.find('/');
+  auto dash = pool.range.find('-');
+  if (slash != std::string::npos) {
+    auto a = ppp::parse_ipv4(trim(pool.range.substr(0, slash)));
+    int prefix = std::stoi(pool.range.substr(slash + 1));
+    uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
+    lo = a ? a->value & mask : 0;
+    hi = lo | ~mask;
+  } else if (dash != std::string::npos) {
+    auto a = ppp::parse_ipv4(trim(pool.range.substr(0, dash)));
+    auto b = ppp::parse_ipv4(trim(pool.range.substr(dash + 1)));
+    lo = a ? a->value : 0;
+    hi = b ? b->value : 0;
+  }
+  if (auto srv = ppp::parse_ipv4(pool.server_address)) {
+    lo = std::min(lo, srv->value);
+    hi = std::max(hi, srv->value);
+  }
+  int prefix = 32;
+  while (prefix > 0 && (lo >> (32 - prefix)) != (hi >> (32 - prefix))) --prefix;
+  uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
+  return ppp::to_string(ppp::Ipv4Address{lo & mask}) + "/" + std::to_string(prefix);
 }
 
 const char* to_string(DataPathMode m) {

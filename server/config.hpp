@@ -94,6 +94,10 @@ struct DaemonConfig {
   FirewallSection firewall;
 };
 
+// The smallest CIDR block holding the pool's range and its server address ("10.99.0.0/24" for the defaults):
+// what the firewall masquerades and forwards. Assumes a validated PoolSection.
+std::string pool_cidr(const PoolSection& pool);
+
 struct ConfigError {
   std::string file;
   int line = 0;  // 0: not tied to a line (e.g. the file cannot be opened)

@@ -23,7 +23,8 @@ void secure_random(std::span<uint8_t> out) {
 
 Daemon::Daemon(DaemonConfig config)
     : config_(std::move(config)),
-      endpoint_(config_.l2tp, secure_random),
+      endpoint_(config_.l2tp, secure_random,
+                [this](const l2tp::PeerAddress& peer) { return !ipsec_ || ipsec_->admits(peer); }),
       driver_(io_, endpoint_, [this](l2tp::Action& a) { on_event(a); }),
       http_(io_, HttpServerConfig{config_.status_listen, config_.status_port, config_.status_token}),
       control_(io_, config_.control_socket),
@@ -38,6 +39,8 @@ bool Daemon::setup_sessions(std::string& error) {
     error = "users: " + users.error().to_string();
     return false;
   }
+  if (size_t n = SessionManager::kill_stale_pppd(std::chrono::seconds(3)))
+    log::warn("event=stale_pppd_cleaned count=" + std::to_string(n));
   kernel::DataPlane* plane = nullptr;
   if (config_.ppp.data_path != DataPathMode::kPty) {
     auto k = std::make_unique<kernel::PppoL2tpDataPlane>();
@@ -68,9 +71,43 @@ bool Daemon::setup_sessions(std::string& error) {
   return true;
 }
 
+bool Daemon::setup_firewall(std::string& error) {
+  if (!config_.firewall.manage) return true;
+  FirewallBackend backend = FirewallBackend::kNone;
+  if (config_.firewall.backend == "auto")
+    backend = detect_firewall_backend();
+  else
+    parse_firewall_backend(config_.firewall.backend, backend);
+  if (backend == FirewallBackend::kNone) {
+    log::warn("event=firewall_skipped reason=\"no working backend (iptables-legacy, iptables-nft, nft)\"");
+    return true;
+  }
+  FirewallConfig fc;
+  fc.pool_cidr = pool_cidr(config_.pool);
+  fc.wan_interface = config_.firewall.wan_interface;
+  fc.l2tp_port = config_.port;
+  fc.require_ipsec = config_.ipsec.required;
+  fc.open_ike_ports = config_.ipsec.required;
+  fc.masquerade = config_.firewall.masquerade;
+  fc.client_to_client = config_.firewall.client_to_client;
+  fc.clamp_mss = config_.firewall.clamp_mss;
+  auto plan = build_plan(backend, fc);
+  if (!plan) {
+    error = config_.path + ": firewall: " + plan.error();
+    return false;
+  }
+  if (auto ok = firewall_.install(*plan, config_.firewall.ip_forward); !ok) {
+    error = "firewall (" + std::string(to_string(backend)) + "): " + ok.error();
+    return false;
+  }
+  log::info("event=firewall_installed backend=" + std::string(to_string(backend)) + " pool=" + fc.pool_cidr);
+  return true;
+}
+
 void Daemon::watch_children() {
   sigchld_.async_wait([this](boost::system::error_code ec, int) {
     if (ec) return;
+    if (ipsec_) ipsec_->on_child_exit();
     if (sessions_) sessions_->reap_children();
     watch_children();
   });
@@ -111,6 +148,20 @@ int Daemon::run() {
     log::error(err);
     return 1;
   }
+  if (config_.ipsec.required) {
+    ipsec_ = std::make_unique<IpsecSupervisor>(io_, config_, endpoint_, driver_);
+    if (auto ok = ipsec_->start(); !ok) {
+      log::error(ok.error());
+      return 1;
+    }
+  } else {
+    log::warn("event=ipsec_disabled note=\"ipsec.required = false: L2TP is accepted from any peer, unencrypted\"");
+  }
+  if (!setup_firewall(err)) {
+    log::error(err);
+    if (ipsec_) ipsec_->stop();
+    return 1;
+  }
   driver_.start();
   started_at_ = std::chrono::system_clock::now();
   if (config_.status_enabled) {
@@ -140,6 +191,11 @@ int Daemon::run() {
             " hidden_avps=" + (config_.l2tp.hide_avps ? "yes" : "no"));
   io_.run();
   if (sessions_) sessions_->kill_all();
+  if (ipsec_) ipsec_->stop();
+  if (firewall_.installed()) {
+    firewall_.remove();
+    log::info("event=firewall_removed");
+  }
   log::info("event=stopped");
   return 0;
 }
@@ -158,7 +214,8 @@ void Daemon::shutdown() {
 }
 
 void Daemon::wait_for_quiet(std::chrono::steady_clock::time_point deadline) {
-  bool quiet = endpoint_.tunnels().empty() && (!sessions_ || sessions_->session_count() == 0);
+  bool quiet = endpoint_.tunnels().empty() && (!sessions_ || sessions_->session_count() == 0) &&
+               (!ipsec_ || ipsec_->pending_terminates() == 0);
   if (quiet || std::chrono::steady_clock::now() >= deadline) {
     http_.stop();
     control_.stop();
@@ -176,8 +233,25 @@ nlohmann::json Daemon::status_json() const {
                                     {"uptime_s", uptime.count()},
                                     {"l2tp_listen", config_.listen_address + ":" + std::to_string(config_.port)}}},
                         {"l2tp", l2tp_status(endpoint_)},
+                        {"ipsec", ipsec_ ? ipsec_->status_json() : nlohmann::json{{"required", false},
+                                                                                   {"charon", "none"},
+                                                                                   {"link", "disconnected"},
+                                                                                   {"charon_pid", nullptr},
+                                                                                   {"sas", nlohmann::json::array()}}},
                         {"ppp", ppp_status()},
-                        {"sessions", sessions_ ? sessions_->sessions_json() : nlohmann::json::array()}};
+                        {"sessions", sessions_status()}};
+}
+
+nlohmann::json Daemon::sessions_status() const {
+  auto list = sessions_ ? sessions_->sessions_json() : nlohmann::json::array();
+  for (auto& s : list) {
+    s["ipsec"] = nullptr;
+    if (!ipsec_) continue;
+    auto t = tunnel_peers_.find(s["tunnel"].get<uint16_t>());
+    if (t == tunnel_peers_.end()) continue;
+    if (auto sa = ipsec_->sa_for(t->second)) s["ipsec"] = ipsec_session_json(*sa);
+  }
+  return list;
 }
 
 void Daemon::register_control() {
@@ -222,6 +296,7 @@ void Daemon::on_event(l2tp::Action& action) {
       [&](auto& a) {
         using T = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<T, TunnelUp>) {
+          tunnel_peers_[a.tunnel_id] = a.peer;
           log::info("event=tunnel_up tunnel=" + std::to_string(a.tunnel_id) + " peer_tunnel=" +
                     std::to_string(a.peer_tunnel_id) + " peer=" + a.peer.to_string() + " host=" + a.peer_host_name);
         } else if constexpr (std::is_same_v<T, TunnelDown>) {
@@ -245,6 +320,14 @@ void Daemon::on_event(l2tp::Action& action) {
       action);
   // Logged first, then the session manager acts (its messages follow).
   if (sessions_) sessions_->handle(action);
+  if (auto* down = std::get_if<l2tp::TunnelDown>(&action)) {
+    auto it = tunnel_peers_.find(down->tunnel_id);
+    if (it != tunnel_peers_.end()) {
+      l2tp::PeerAddress peer = it->second;
+      tunnel_peers_.erase(it);
+      if (ipsec_) ipsec_->tunnel_closed(peer);
+    }
+  }
 }
 
 nlohmann::json Daemon::ppp_status() const {

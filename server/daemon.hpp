@@ -8,11 +8,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <map>
 #include <memory>
 
 #include "server/config.hpp"
 #include "server/control_server.hpp"
+#include "server/firewall_manager.hpp"
 #include "server/http_server.hpp"
+#include "server/ipsec_supervisor.hpp"
 #include "server/l2tp/endpoint.hpp"
 #include "server/l2tp_driver.hpp"
 #include "server/session_manager.hpp"
@@ -30,6 +33,8 @@ class Daemon {
   void shutdown();
   void wait_for_quiet(std::chrono::steady_clock::time_point deadline);
   bool setup_sessions(std::string& error);
+  bool setup_firewall(std::string& error);
+  nlohmann::json sessions_status() const;
   void reload();
   void watch_children();
   void watch_hup();
@@ -49,6 +54,9 @@ class Daemon {
   std::unique_ptr<kernel::DataPlane> kernel_;
   SystemPppdRunner runner_;
   std::unique_ptr<SessionManager> sessions_;
+  std::unique_ptr<IpsecSupervisor> ipsec_;
+  FirewallManager firewall_;
+  std::map<uint16_t, l2tp::PeerAddress> tunnel_peers_;  // for TunnelDown, which carries no address
   std::chrono::system_clock::time_point started_at_;
   boost::asio::steady_timer shutdown_timer_;
   bool shutting_down_ = false;

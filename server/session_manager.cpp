@@ -8,7 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "common/unique_fd.hpp"
 #include "ppp/pppd_args.hpp"
@@ -476,6 +479,12 @@ void SessionManager::on_report(Session& s, const ppp::PluginEvent& ev) {
           s.address = *moved;
           log::info("event=ppp_auth " + session_label(s.tunnel_id, s.session_id) + " user=\"" +
                     ppp::report_escape(e.peer) + "\" address=" + ppp::to_string(s.address));
+        } else if constexpr (std::is_same_v<T, ppp::AuthFailEvent>) {
+          // Reported by our plugin when it refuses the credentials: counted here rather than from pppd's exit
+          // status, which a CDN from the client can overtake (pppd then exits "user request" on our SIGTERM).
+          ++stats_.auth_failures;
+          log::warn("event=ppp_auth_failed " + session_label(s.tunnel_id, s.session_id) + " user=\"" +
+                    ppp::report_escape(e.peer) + "\" peer=" + s.peer.to_string());
         } else if constexpr (std::is_same_v<T, ppp::IpUpEvent>) {
           s.ip_up = true;
           s.ifname = e.ifname;
@@ -511,7 +520,6 @@ void SessionManager::on_pppd_exit(uint64_t serial, const ppp::PppdTermination& t
   if (it == sessions_.end()) return;
   Session& s = *it->second;
   ++stats_.pppd_exits;
-  if (t.exit == ppp::PppdExit::kPeerAuthFailed) ++stats_.auth_failures;
   s.pid = 0;
   s.termination = t;
   s.kill_timer.cancel();
@@ -572,6 +580,45 @@ void SessionManager::kill_all() {
     by_l2tp_.erase({sessions_.begin()->second->tunnel_id, sessions_.begin()->second->session_id});
     finish(serial);
   }
+}
+
+// ---- start-up clean-up ----
+
+size_t SessionManager::kill_stale_pppd(std::chrono::milliseconds grace) {
+  std::vector<pid_t> stale;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::string> argv;
+    for (size_t pos = 0; pos < cmdline.size();) {
+      size_t end = cmdline.find('\0', pos);
+      if (end == std::string::npos) end = cmdline.size();
+      argv.push_back(cmdline.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    bool ours = !argv.empty() && argv[0].find("pppd") != std::string::npos &&
+                std::find(argv.begin(), argv.end(), "l2tpvpn_report_fd") != argv.end();
+    if (ours) stale.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  for (pid_t p : stale) {
+    log::warn("event=stale_pppd pid=" + std::to_string(p) + " action=terminate");
+    ::kill(p, SIGTERM);
+  }
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  auto alive = [&] {
+    return std::any_of(stale.begin(), stale.end(), [](pid_t p) { return ::kill(p, 0) == 0; });
+  };
+  while (alive() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (pid_t p : stale)
+    if (::kill(p, 0) == 0) ::kill(p, SIGKILL);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (alive() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return stale.size();
 }
 
 // ---- users ----

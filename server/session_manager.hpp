@@ -90,7 +90,7 @@ struct SessionManagerStats {
   uint64_t sessions_refused = 0;   // SessionUp that got a CDN before pppd ran (pool, data path, spawn)
   uint64_t pppd_exits = 0;         // reaped
   uint64_t pppd_killed = 0;        // needed SIGKILL after the stop timeout
-  uint64_t auth_failures = 0;      // pppd exit 11: the client failed to authenticate
+  uint64_t auth_failures = 0;      // credentials refused (our plugin's auth-fail report)
   uint64_t report_errors = 0;      // unparsable plugin lines
   uint64_t pty_frames_in = 0, pty_frames_out = 0;  // userspace data path
   uint64_t pty_overflow_drops = 0;  // frames dropped because pppd did not read its pty fast enough
@@ -127,6 +127,12 @@ class SessionManager {
   size_t running_pppd() const { return by_pid_.size(); }
   const SessionManagerStats& stats() const { return stats_; }
   const ppp::IpPool& pool() const { return pool_; }
+
+  // Start-up after a crash (l2tpvpnd killed -9): pppd processes of an earlier l2tpvpnd (their argv carries our
+  // plugin's l2tpvpn_report_fd) still hold kernel PPPoL2TP sessions, and with them their tunnels, UDP sockets and
+  // ppp interfaces. They get SIGTERM, then SIGKILL after `grace`; the kernel then frees the rest. Returns how
+  // many there were. Blocking (bounded by grace + 1 s): call before serving.
+  static size_t kill_stale_pppd(std::chrono::milliseconds grace);
 
   // Shutdown backstop: SIGKILL every pppd still running, reap it and release everything.
   void kill_all();

@@ -276,6 +276,7 @@ static int l2tpvpn_chap_verify(char *name, char *ourname, int id, struct chap_di
     ok = 0;
   }
   memset(&u, 0, sizeof u);
+  if (!ok) report("auth-fail", "peer", name, NULL);
   return ok;
 }
 
@@ -293,6 +294,7 @@ static int l2tpvpn_pap_auth(char *user, char *passwd, char **msgp, struct wordli
     if (ok) adopt_static_address(&u);
   }
   memset(&u, 0, sizeof u);
+  if (!ok) report("auth-fail", "peer", user, NULL);
   *msgp = ok ? "Login ok" : "Login incorrect";
   return ok;
 }

@@ -113,6 +113,14 @@ TEST(Config, SessionSectionsApplied) {
   EXPECT_EQ(c->users_file, "/tmp/u");
 }
 
+TEST(Config, PoolCidrCoversRangeAndServer) {
+  EXPECT_EQ(pool_cidr(PoolSection{}), "10.99.0.0/24");
+  EXPECT_EQ(pool_cidr(PoolSection{"10.5.0.0/24", "10.5.0.1", {}}), "10.5.0.0/24");
+  EXPECT_EQ(pool_cidr(PoolSection{"10.5.0.16-10.5.0.31", "10.5.0.17", {}}), "10.5.0.16/28");
+  EXPECT_EQ(pool_cidr(PoolSection{"10.5.0.16-10.5.0.31", "10.5.1.1", {}}), "10.5.0.0/23");
+  EXPECT_EQ(pool_cidr(PoolSection{"192.168.7.5-192.168.7.5", "192.168.7.5", {}}), "192.168.7.5/32");
+}
+
 TEST(Config, MissingFile) {
   auto c = load_config_file("/nonexistent/l2tpvpnd.conf");
   ASSERT_FALSE(c);

@@ -242,6 +242,8 @@ TEST_F(SessionManagerTest, AuthFailureExitSendsCdnWithCauseAndReleasesEverything
   pid_t pid = runner_.order[0];
   runner_.report(pid, "phase value=5 name=authenticate\n");
   ASSERT_TRUE(run_until([&] { return session_json()["state"] == "authenticating"; }));
+  runner_.report(pid, "auth-fail peer=mallory\n");
+  ASSERT_TRUE(run_until([&] { return manager_->stats().auth_failures == 1; }));
   runner_.exit_with(pid, 11);  // EXIT_PEER_AUTH_FAILED
   ASSERT_TRUE(run_until([&] { return !lac<l2tp::SessionDown>().empty(); }));
   auto down = lac<l2tp::SessionDown>()[0];

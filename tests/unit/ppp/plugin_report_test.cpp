@@ -25,6 +25,8 @@ TEST(PluginReport, Events) {
   EXPECT_EQ(body<HelloEvent>("hello version=1 pppd=2.4.9 pid=7788"), (HelloEvent{1, "2.4.9", 7788}));
   EXPECT_EQ(body<PhaseEvent>("phase value=5 name=authenticate").phase, PppPhase::kAuthenticate);
   EXPECT_EQ(body<AuthEvent>("auth peer=alice").peer, "alice");
+  EXPECT_EQ(body<AuthFailEvent>("auth-fail peer=mallory").peer, "mallory");
+  EXPECT_EQ(body<AuthFailEvent>("auth-fail peer=a%20b").peer, "a b");
   EXPECT_EQ(body<IpUpEvent>("ip-up ifname=ppp-l2tp7 local=10.99.0.1 remote=10.99.0.10"),
             (IpUpEvent{"ppp-l2tp7", *parse_ipv4("10.99.0.1"), *parse_ipv4("10.99.0.10")}));
   EXPECT_EQ(body<IpDownEvent>("ip-down ifname=ppp-l2tp7").ifname, "ppp-l2tp7");

@@ -1,0 +1,345 @@
+#include "server/ipsec_supervisor.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "server/log.hpp"
+
+namespace l2tpvpn {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+std::string proposal_text(const ipsec::Proposal& p) {
+  std::string out;
+  for (const auto* part : {&p.encr, &p.integ, &p.prf, &p.dh}) {
+    if (part->empty()) continue;
+    if (!out.empty()) out += "/";
+    out += *part;
+  }
+  return out;
+}
+
+ipsec::IpAddress to_ip(const l2tp::PeerAddress& p) {
+  ipsec::IpAddress a;
+  a.family = p.family == l2tp::PeerAddress::Family::kV4 ? ipsec::IpAddress::Family::kV4 : ipsec::IpAddress::Family::kV6;
+  a.bytes = p.ip;
+  return a;
+}
+
+bool live(const l2tp::Tunnel& t) {
+  return t.state() != l2tp::TunnelState::kClosing && t.state() != l2tp::TunnelState::kDead;
+}
+
+// The pid's command line names charon (a leftover embedded one: not our child).
+bool is_charon(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string comm;
+  return std::getline(in, comm) && comm == "charon";
+}
+
+}  // namespace
+
+Result<ipsec::ProfileConfig, std::string> profile_from_config(const DaemonConfig& config) {
+  ipsec::ProfileConfig p;
+  p.psk = config.ipsec.psk;
+  if (p.psk.empty()) {
+    const std::string& path = config.ipsec.psk_file;
+    if (path.empty()) return unexpected(config.path + ": ipsec.psk: no pre-shared key (ipsec.psk or ipsec.psk_file)");
+    struct stat st{};
+    if (stat(path.c_str(), &st) != 0)
+      return unexpected(path + ": cannot read the pre-shared key (ipsec.psk_file): " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) return unexpected(path + ": ipsec.psk_file is not a regular file");
+    if (st.st_mode & (S_IRWXG | S_IRWXO))
+      return unexpected(path + ": ipsec.psk_file must not be accessible by group or others (chmod 600)");
+    std::ifstream in(path);
+    std::getline(in, p.psk);
+    while (!p.psk.empty() && (p.psk.back() == '\r' || p.psk.back() == ' ')) p.psk.pop_back();
+    if (p.psk.empty()) return unexpected(path + ": ipsec.psk_file is empty");
+  }
+  p.crypto = config.ipsec.legacy ? ipsec::CryptoSet::kLegacy : ipsec::CryptoSet::kDefault;
+  p.ike_proposals = config.ipsec.ike_proposals;
+  p.esp_proposals = config.ipsec.esp_proposals;
+  if (config.listen_address != "0.0.0.0") p.local_addrs = {config.listen_address};
+  if (auto ok = ipsec::validate(p); !ok) return unexpected(config.path + ": ipsec: " + ipsec::to_string(ok.error()));
+  return p;
+}
+
+IpsecSupervisor::IpsecSupervisor(asio::io_context& io, const DaemonConfig& config, l2tp::Endpoint& endpoint,
+                                 L2tpDriver& driver)
+    : io_(io),
+      config_(config),
+      endpoint_(endpoint),
+      driver_(driver),
+      restart_timer_(io),
+      sd_(io),
+      timer_(io) {}
+
+IpsecSupervisor::~IpsecSupervisor() { stop(); }
+
+const char* IpsecSupervisor::mode_name() const {
+  switch (mode_) {
+    case Mode::kSystem:
+      return "system";
+    case Mode::kEmbedded:
+      return "embedded";
+    case Mode::kNone:
+      break;
+  }
+  return "none";
+}
+
+Status<std::string> IpsecSupervisor::start() {
+  if (!config_.ipsec.required) return {};
+  auto profile = profile_from_config(config_);
+  if (!profile) return unexpected(profile.error());
+  profile_ = *profile;
+
+  std::string socket;
+  const auto& ic = config_.ipsec;
+  bool system_up = ipsec::unix_socket_answers(ic.system_vici_socket);
+  if (ic.charon == CharonMode::kSystem || (ic.charon == CharonMode::kAuto && system_up)) {
+    if (!system_up && ic.charon == CharonMode::kSystem)
+      log::warn("event=charon_not_answering socket=" + ic.system_vici_socket + " (will keep trying)");
+    mode_ = Mode::kSystem;
+    socket = ic.system_vici_socket;
+  } else {
+    mode_ = Mode::kEmbedded;
+    ipsec::EmbeddedCharonOptions o;
+    o.charon_path = ic.charon_path;
+    o.runtime_dir = config_.runtime_dir;
+    o.vici_socket = ic.embedded_vici_socket;
+    o.port = ic.ike_port;
+    o.port_nat_t = ic.nat_t_port;
+    o.log_level = config_.log_level == log::Level::kDebug ? 1 : 0;
+    charon_ = std::make_unique<ipsec::EmbeddedCharon>(o);
+    auto started = charon_->start();
+    if (!started && started.error().kind == ipsec::CharonError::Kind::kAlreadyRunning && is_charon(started.error().pid)) {
+      // A charon of an earlier l2tpvpnd that was killed: its SAs belong to tunnels nobody serves any more.
+      pid_t stale = started.error().pid;
+      log::warn("event=stale_charon pid=" + std::to_string(stale) + " action=stop");
+      ::kill(stale, SIGTERM);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (::kill(stale, 0) == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (::kill(stale, 0) == 0) ::kill(stale, SIGKILL);
+      ::unlink(o.pid_file.c_str());
+      started = charon_->start();
+    }
+    if (!started) return unexpected("embedded charon: " + started.error().to_string());
+    backoff_.on_started(std::chrono::steady_clock::now());
+    socket = ic.embedded_vici_socket;
+    log::info("event=charon_started mode=embedded pid=" + std::to_string(charon_->pid()) + " conf=" +
+              charon_->config_path());
+  }
+
+  vici::ClientOptions co;
+  co.socket_path = socket;
+  client_ = std::make_unique<vici::Client>(co);
+  link_ = std::make_unique<ipsec::CharonLink>(client_->session(), registry_);
+  if (auto added = link_->add_profile(profile_); !added)
+    return unexpected("ipsec profile: " + ipsec::to_string(added.error()));
+  client_->set_on_connected([this] {
+    log::info("event=vici_connected socket=" + config_socket());
+    link_->on_connected();
+  });
+  client_->set_on_disconnected([this](const std::string& reason) {
+    log::warn("event=vici_disconnected reason=\"" + reason + "\"");
+    link_->on_disconnected();
+  });
+  link_->set_on_state([this](ipsec::LinkState s) {
+    log::info(std::string("event=charon_link state=") + ipsec::to_string(s) +
+              (link_->last_error().empty() ? "" : " last_error=\"" + link_->last_error() + "\""));
+  });
+  client_->start(vici::Clock::now());
+  log::info(std::string("event=ipsec_started mode=") + mode_name() + " vici=" + socket);
+  after_activity();
+  return {};
+}
+
+std::string IpsecSupervisor::config_socket() const {
+  return mode_ == Mode::kSystem ? config_.ipsec.system_vici_socket : config_.ipsec.embedded_vici_socket;
+}
+
+void IpsecSupervisor::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  timer_.cancel();
+  restart_timer_.cancel();
+  if (sd_.is_open()) sd_.release();
+  if (link_ && mode_ == Mode::kSystem && client_ && client_->connected()) {
+    // Leave a system charon as we found it: our connection and secret go (its SAs with them).
+    link_->remove_profile(profile_.name);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (client_->wants_write() && std::chrono::steady_clock::now() < deadline)
+      client_->poll_once(std::chrono::milliseconds(100));
+  }
+  if (client_) client_->stop();
+  if (charon_ && charon_->running()) {
+    auto exit = charon_->stop(std::chrono::seconds(5));
+    log::info("event=charon_stopped " + (exit ? exit->to_string() : std::string("not running")));
+  }
+}
+
+void IpsecSupervisor::arm() {
+  if (stopped_ || !client_) return;
+  if (client_->connection_generation() != generation_) {
+    if (sd_.is_open()) sd_.release();  // cancels the waits on the old descriptor; the client owns (closed) it
+    generation_ = client_->connection_generation();
+    reading_ = writing_ = false;
+  }
+  if (!sd_.is_open() && client_->fd() >= 0) {
+    boost::system::error_code ec;
+    sd_.assign(client_->fd(), ec);
+    if (ec) log::error("event=vici_watch_failed error=\"" + ec.message() + "\"");
+  }
+  if (sd_.is_open() && !reading_) {
+    reading_ = true;
+    sd_.async_wait(asio::posix::descriptor_base::wait_read, [this, g = generation_](boost::system::error_code ec) {
+      if (g != generation_ || stopped_) return;
+      reading_ = false;
+      if (ec == asio::error::operation_aborted) return;
+      client_->on_readable(vici::Clock::now());
+      after_activity();
+    });
+  }
+  if (sd_.is_open() && !writing_ && client_->wants_write()) {
+    writing_ = true;
+    sd_.async_wait(asio::posix::descriptor_base::wait_write, [this, g = generation_](boost::system::error_code ec) {
+      if (g != generation_ || stopped_) return;
+      writing_ = false;
+      if (ec == asio::error::operation_aborted) return;
+      client_->on_writable(vici::Clock::now());
+      after_activity();
+    });
+  }
+  if (auto d = client_->next_deadline()) {
+    timer_.expires_at(*d);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopped_) return;
+      client_->on_timer(vici::Clock::now());
+      after_activity();
+    });
+  } else {
+    timer_.cancel();
+  }
+}
+
+void IpsecSupervisor::after_activity() {
+  arm();
+  reconcile();
+}
+
+bool IpsecSupervisor::admits(const l2tp::PeerAddress& peer) const {
+  if (!config_.ipsec.required) return true;
+  return registry_.find(to_ip(peer), peer.port).has_value();
+}
+
+std::optional<ipsec::SaInfo> IpsecSupervisor::sa_for(const l2tp::PeerAddress& peer) const {
+  return registry_.find(to_ip(peer), peer.port);
+}
+
+void IpsecSupervisor::reconcile() {
+  if (!config_.ipsec.required || !link_ready()) return;
+  std::vector<uint16_t> orphans;
+  for (const l2tp::Tunnel* t : endpoint_.tunnels())
+    if (live(*t) && !admits(t->peer())) orphans.push_back(t->id());
+  if (orphans.empty()) return;
+  for (uint16_t id : orphans) {
+    log::info("event=tunnel_without_sa tunnel=" + std::to_string(id) + " action=stopccn");
+    endpoint_.close_tunnel(l2tp::Clock::now(), id,
+                           l2tp::ResultCode{l2tp::result::kStopGeneralRequest, std::nullopt, "IPsec SA ended"});
+    ++tunnels_closed_for_sa_;
+  }
+  driver_.kick();
+}
+
+void IpsecSupervisor::tunnel_closed(const l2tp::PeerAddress& peer) {
+  if (!config_.ipsec.required || !link_ || !client_ || !client_->connected()) return;
+  for (const l2tp::Tunnel* t : endpoint_.tunnels())
+    if (live(*t) && t->peer() == peer) return;  // the peer still has a tunnel in this SA
+  auto sa = sa_for(peer);
+  if (!sa) return;
+  log::info("event=ike_terminate ike_id=" + std::to_string(sa->ike_id) + " peer=" + peer.to_string() +
+            " reason=\"last L2TP tunnel closed\"");
+  ++pending_terminates_;
+  ++ike_terminated_;
+  link_->terminate_ike(sa->ike_id, [this, id = sa->ike_id](Status<vici::CommandError> r) {
+    if (pending_terminates_ > 0) --pending_terminates_;
+    if (!r) log::warn("event=ike_terminate_failed ike_id=" + std::to_string(id));
+  });
+  arm();
+}
+
+void IpsecSupervisor::on_child_exit() {
+  if (!charon_ || stopped_) return;
+  auto exit = charon_->poll();
+  if (!exit) return;
+  auto at = backoff_.on_exited(std::chrono::steady_clock::now());
+  log::error("event=charon_exited " + exit->to_string() + " restart_in_ms=" +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(at - std::chrono::steady_clock::now()).count()));
+  restart_timer_.expires_at(at);
+  restart_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) restart_charon();
+  });
+}
+
+void IpsecSupervisor::restart_charon() {
+  if (stopped_ || !charon_) return;
+  auto started = charon_->start();
+  if (!started) {
+    log::error("event=charon_restart_failed error=\"" + started.error().to_string() + "\"");
+    auto at = backoff_.on_exited(std::chrono::steady_clock::now());
+    restart_timer_.expires_at(at);
+    restart_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) restart_charon();
+    });
+    return;
+  }
+  backoff_.on_started(std::chrono::steady_clock::now());
+  log::info("event=charon_started mode=embedded pid=" + std::to_string(charon_->pid()));
+  // The VICI client reconnects on its own (back-off) and CharonLink re-loads the profile.
+}
+
+json IpsecSupervisor::status_json() const {
+  json sas = json::array();
+  for (const auto& sa : registry_.all()) {
+    sas.push_back(json{{"remote", sa.remote_address.to_string()},
+                       {"remote_port", sa.remote_port},
+                       {"nat", sa.nat},
+                       {"encap", sa.encap},
+                       {"ike_sa", sa.ike_name + "[" + std::to_string(sa.ike_id) + "]"},
+                       {"child_sa", sa.child_name + "{" + std::to_string(sa.child_id) + "}"},
+                       {"ike_proposal", proposal_text(sa.ike)},
+                       {"esp_proposal", proposal_text(sa.esp)},
+                       {"bytes_in", sa.bytes_in},
+                       {"bytes_out", sa.bytes_out}});
+  }
+  return json{{"required", config_.ipsec.required},
+              {"charon", mode_name()},
+              {"vici_socket", mode_ == Mode::kNone ? "" : config_socket()},
+              {"link", link_ ? ipsec::to_string(link_->state()) : "disconnected"},
+              {"charon_pid", charon_ && charon_->running() ? json(charon_->pid()) : json(nullptr)},
+              {"tunnels_closed_for_sa", tunnels_closed_for_sa_},
+              {"ike_terminated", ike_terminated_},
+              {"sas", sas}};
+}
+
+json ipsec_session_json(const ipsec::SaInfo& sa) {
+  return json{{"nat", sa.nat},
+              {"remote_port", sa.remote_port},
+              {"ike_proposal", proposal_text(sa.ike)},
+              {"esp_proposal", proposal_text(sa.esp)}};
+}
+
+}  // namespace l2tpvpn

@@ -1,0 +1,146 @@
+#!/bin/sh
+# l2tpvpnd with IPsec required, on this host (no ESP in the host kernel: no SA can be installed here, which is
+# exactly the case "a host with no SA sends SCCRQ"). Needs root; runs in private network + mount namespaces.
+#
+# usage: daemon_ipsec.sh PATH/l2tpvpnd PATH/l2tp_probe PATH/status.schema.json
+set -u
+if [ -z "${L2TPVPN_IN_NS:-}" ]; then
+  exec env L2TPVPN_IN_NS=1 unshare -mn --propagation private sh "$0" "$@"
+fi
+DAEMON=$1 PROBE=$2 SCHEMA=$3
+W=$(mktemp -d /var/tmp/l2tpvpn-daemon.XXXXXX)
+PASSES=0 FAILS=0
+pass() { PASSES=$((PASSES + 1)); echo "PASS: $*"; }
+fail() { FAILS=$((FAILS + 1)); echo "FAIL: $*"; }
+check() { _n=$1; shift; if "$@"; then pass "$_n"; else fail "$_n"; fi; }
+now_ms() { date +%s%3N; }
+# wait_for SECONDS CMD...: poll every 0.1 s against the clock.
+wait_for() {
+  _end=$(( $(now_ms) + $1 * 1000 )); shift
+  until "$@" >/dev/null 2>&1; do [ "$(now_ms)" -ge "$_end" ] && return 1; sleep 0.1; done
+}
+ip link set lo up
+mount -t tmpfs tmpfs /run  # charon's /var/run/charon.pid, our control socket
+PORT=8179
+status() { python3 -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$PORT/status', timeout=3).read().decode())"; }
+q() { status | python3 -c "import json,sys; s=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+q_is() { [ "$(q "$1" 2>/dev/null)" = "$2" ]; }
+valid_schema() {
+  status | python3 -c "
+import json, sys, jsonschema
+jsonschema.validate(json.load(sys.stdin), json.load(open(sys.argv[1])))" "$SCHEMA"
+}
+printf 'alice password=alice-pass-1\n' >"$W/users"; chmod 600 "$W/users"
+printf 'test-psk-0123456789\n' >"$W/psk"; chmod 600 "$W/psk"
+write_conf() {  # REQUIRED(yes|no)
+  cat >"$W/l2tpvpnd.conf" <<EOF
+[log]
+level = debug
+[l2tp]
+listen = 127.0.0.1
+[status]
+port = $PORT
+[control]
+socket = $W/control.sock
+[server]
+runtime_dir = $W/run
+[users]
+file = $W/users
+[ipsec]
+required = $1
+charon = embedded
+embedded_vici_socket = $W/run/charon.vici
+psk_file = $W/psk
+ike_port = 5500
+nat_t_port = 5501
+[firewall]
+manage = no
+EOF
+}
+start() {
+  "$DAEMON" -c "$W/l2tpvpnd.conf" >>"$W/daemon.log" 2>&1 &
+  DPID=$!
+}
+
+# --- configuration errors name file, line and key
+write_conf yes
+out=$("$DAEMON" --check-config -c "$W/l2tpvpnd.conf" 2>&1); rc=$?
+check "--check-config accepts the test configuration" [ $rc -eq 0 ]
+sed 's/^ike_port = 5500/ike_port = 5501/' "$W/l2tpvpnd.conf" >"$W/bad.conf"
+out=$("$DAEMON" --check-config -c "$W/bad.conf" 2>&1); rc=$?
+line=$(grep -n '^nat_t_port' "$W/bad.conf" | cut -d: -f1)
+case $out in *"$W/bad.conf:$line: ipsec.nat_t_port: "*) ok=1 ;; *) ok=0 ;; esac
+check "--check-config rejects equal IKE ports naming file:line:key (exit $rc: $out)" [ $rc -ne 0 -a $ok = 1 ]
+chmod 644 "$W/psk"
+start
+wait $DPID; rc=$?
+grep -q "psk_file must not be accessible by group or others" "$W/daemon.log" && ok=1 || ok=0
+check "a group/world-readable PSK file stops start-up with a message naming it (exit $rc)" [ $rc -ne 0 -a $ok = 1 ]
+chmod 600 "$W/psk"
+
+# --- embedded charon, profile loaded
+start
+if wait_for 30 q_is 's["ipsec"]["link"]' ready; then
+  pass "embedded charon started and our profile loaded (link ready, charon pid $(q 's["ipsec"]["charon_pid"]'))"
+else
+  fail "charon link not ready"; tail -n 30 "$W/daemon.log"
+fi
+check "status JSON valid against docs/status.schema.json (no tunnels)" valid_schema
+
+# --- RFC 3193 step 3: no SA -> no answer
+timeout 10 "$PROBE" --peer 127.0.0.1 --bind 127.0.0.3 >"$W/probe.log" 2>&1; rc=$?
+check "SCCRQ from a host without SA gets no answer (probe exit $rc)" [ $rc -ne 0 ]
+check "... dropped and counted (not_admitted = $(q 's["l2tp"]["drops"].get("not_admitted", 0)'))" \
+  test "$(q 's["l2tp"]["drops"].get("not_admitted", 0)')" -ge 1
+check "... and nothing was created" q_is 'len(s["l2tp"]["tunnels"]) + s["l2tp"]["stats"]["tunnels_created"]' 0
+
+# --- charon crashes: restarted, profile re-loaded
+old=$(q 's["ipsec"]["charon_pid"]')
+kill -KILL "$old"
+if wait_for 30 sh -c "[ \"\$(python3 -c \"import json,urllib.request; s=json.load(urllib.request.urlopen('http://127.0.0.1:$PORT/status')); print(s['ipsec']['link'], s['ipsec']['charon_pid'])\")\" != 'ready $old' ] && python3 -c \"import json,urllib.request,sys; s=json.load(urllib.request.urlopen('http://127.0.0.1:$PORT/status')); sys.exit(0 if s['ipsec']['link']=='ready' and s['ipsec']['charon_pid'] not in (None, $old) else 1)\""; then
+  pass "charon killed -9 (pid $old): restarted (pid $(q 's["ipsec"]["charon_pid"]')) and the profile re-loaded"
+else
+  fail "charon not restarted after kill -9"; tail -n 20 "$W/daemon.log"
+fi
+
+# --- l2tpvpnd killed -9: its charon is left; the next l2tpvpnd replaces it
+orphan=$(q 's["ipsec"]["charon_pid"]')
+kill -KILL "$DPID"; wait "$DPID" 2>/dev/null
+check "after l2tpvpnd -9 its charon $orphan is still running" kill -0 "$orphan"
+start
+if wait_for 30 q_is 's["ipsec"]["link"]' ready && ! kill -0 "$orphan" 2>/dev/null; then
+  pass "restarted l2tpvpnd stopped the stale charon $orphan and runs its own ($(q 's["ipsec"]["charon_pid"]'))"
+else
+  fail "stale charon not replaced"; grep -E "stale|charon" "$W/daemon.log" | tail -n 10
+fi
+
+# --- SIGTERM: charon stopped, exit 0
+cpid=$(q 's["ipsec"]["charon_pid"]')
+kill -TERM "$DPID"
+wait "$DPID"; rc=$?
+check "SIGTERM: l2tpvpnd exits 0 (got $rc)" [ $rc -eq 0 ]
+check "SIGTERM: the embedded charon is gone" wait_for 5 sh -c "! kill -0 $cpid 2>/dev/null"
+
+# --- ipsec.required = no: the same probe gets a tunnel (and the status with a session still matches the schema)
+write_conf no
+start
+wait_for 20 q_is 's["ipsec"]["required"]' False
+timeout 20 "$PROBE" --peer 127.0.0.1 --bind 127.0.0.3 --hold-ms 3000 >"$W/probe2.log" 2>&1 &
+ppid=$!
+if wait_for 10 q_is 'len(s["l2tp"]["tunnels"])' 1; then
+  pass "ipsec.required = no: the probe's SCCRQ is answered"
+  wait_for 5 q_is 'len(s["sessions"]) > 0' True
+  check "status JSON with a tunnel and a session valid against the schema" valid_schema
+else
+  fail "ipsec.required = no: no tunnel"; tail -n 20 "$W/daemon.log"
+fi
+wait $ppid 2>/dev/null
+kill -TERM "$DPID"; wait "$DPID"
+
+echo "$PASSES passed, $FAILS failed"
+if [ $FAILS -ne 0 ]; then
+  echo "----- daemon log (tail)"; tail -n 60 "$W/daemon.log"
+  exit 1
+fi
+rm -rf "$W"
+[ $PASSES -gt 0 ]
