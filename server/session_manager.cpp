@@ -343,9 +343,10 @@ void SessionManager::on_session_down(const l2tp::SessionDown& a) {
 }
 
 void SessionManager::stop_pppd(Session& s) {
-  runner_.signal(s.pid, SIGTERM);
-  // pppd sends LCP Terminate-Request and waits for the ack for a few seconds; the session socket is already
-  // closed on our side, so it would wait for nothing: bound it.
+  // The L2TP session is already gone (CDN or StopCCN sent or received), so PPP has no link left: SIGHUP is what
+  // pppd gets when a modem hangs up, and it exits at once (EXIT_HANGUP) without the LCP Terminate exchange that
+  // SIGTERM would start and wait out over a dead link. SIGKILL if it has not exited after the stop timeout.
+  runner_.signal(s.pid, SIGHUP);
   s.kill_timer.expires_after(std::chrono::milliseconds(config_.ppp.stop_timeout_ms));
   uint64_t serial = s.serial;
   s.kill_timer.async_wait([this, serial](boost::system::error_code ec) {
@@ -379,6 +380,12 @@ void SessionManager::on_session_data(const l2tp::SessionData& a) {
 void SessionManager::write_pty(Session& s) {
   if (!s.pty || s.pty->queue.empty()) return;
   s.pty->writing = true;
+  // One write for everything queued: pppd's tty reads whatever is there, so fewer, larger writes cost less.
+  while (s.pty->queue.size() > 1) {
+    auto second = std::next(s.pty->queue.begin());
+    s.pty->queue.front().insert(s.pty->queue.front().end(), second->begin(), second->end());
+    s.pty->queue.erase(second);
+  }
   uint64_t serial = s.serial;
   asio::async_write(s.pty->master, asio::buffer(s.pty->queue.front()),
                     [this, serial](boost::system::error_code ec, size_t) {
@@ -481,7 +488,7 @@ void SessionManager::on_report(Session& s, const ppp::PluginEvent& ev) {
                     ppp::report_escape(e.peer) + "\" address=" + ppp::to_string(s.address));
         } else if constexpr (std::is_same_v<T, ppp::AuthFailEvent>) {
           // Reported by our plugin when it refuses the credentials: counted here rather than from pppd's exit
-          // status, which a CDN from the client can overtake (pppd then exits "user request" on our SIGTERM).
+          // status, which a CDN from the client can overtake (pppd then exits "hangup" on our SIGHUP).
           ++stats_.auth_failures;
           log::warn("event=ppp_auth_failed " + session_label(s.tunnel_id, s.session_id) + " user=\"" +
                     ppp::report_escape(e.peer) + "\" peer=" + s.peer.to_string());

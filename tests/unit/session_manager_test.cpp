@@ -48,7 +48,7 @@ class FakeRunner : public PppdRunner {
   void signal(pid_t pid, int sig) override {
     auto& p = procs.at(pid);
     p.signals.push_back(sig);
-    if (sig == SIGKILL || (sig == SIGTERM && obey_sigterm)) exit_with(pid, sig == SIGKILL ? 128 + SIGKILL : 5);
+    if (sig == SIGKILL || (sig == SIGHUP && obey_sighup)) exit_with(pid, sig == SIGKILL ? 128 + SIGKILL : 16);
   }
   std::optional<ppp::Reaped> try_reap(pid_t pid) override {
     auto& p = procs.at(pid);
@@ -89,7 +89,7 @@ class FakeRunner : public PppdRunner {
   std::map<pid_t, FakePppd> procs;
   std::vector<pid_t> order;
   pid_t next_pid = 40000;
-  bool obey_sigterm = true;
+  bool obey_sighup = true;
   bool fail_spawn = false;
 };
 
@@ -263,7 +263,7 @@ TEST_F(SessionManagerTest, AuthFailureExitSendsCdnWithCauseAndReleasesEverything
 }
 
 TEST_F(SessionManagerTest, PeerCdnStopsPppdAndReleasesTheAddressOnlyAfterItExits) {
-  runner_.obey_sigterm = false;
+  runner_.obey_sighup = false;
   make_manager(true);
   uint16_t t = open_tunnel();
   uint16_t s = call(t);
@@ -271,18 +271,18 @@ TEST_F(SessionManagerTest, PeerCdnStopsPppdAndReleasesTheAddressOnlyAfterItExits
   lac_->close_session(l2tp::Clock::now(), t, s, l2tp::ResultCode{3, std::nullopt, "bye"});
   lac_driver_->kick();
   ASSERT_TRUE(run_until([&] { return !runner_.procs.at(pid).signals.empty(); }));
-  EXPECT_EQ(runner_.procs.at(pid).signals, std::vector<int>{SIGTERM});
+  EXPECT_EQ(runner_.procs.at(pid).signals, std::vector<int>{SIGHUP});
   EXPECT_EQ(plane_.session_count(), 0u) << "our session socket is closed at once";
   EXPECT_EQ(manager_->pool().sessions(), 1u) << "the address waits for pppd to exit";
   EXPECT_EQ(session_json()["state"], "closing");
   runner_.exit_with(pid, 5);
   ASSERT_TRUE(run_until([&] { return manager_->session_count() == 0; }));
   EXPECT_EQ(manager_->pool().sessions(), 0u);
-  EXPECT_EQ(runner_.procs.at(pid).signals, std::vector<int>{SIGTERM}) << "no SIGKILL";
+  EXPECT_EQ(runner_.procs.at(pid).signals, std::vector<int>{SIGHUP}) << "no SIGKILL";
 }
 
-TEST_F(SessionManagerTest, PppdIgnoringSigtermIsKilledAfterTheStopTimeout) {
-  runner_.obey_sigterm = false;
+TEST_F(SessionManagerTest, PppdIgnoringSighupIsKilledAfterTheStopTimeout) {
+  runner_.obey_sighup = false;
   make_manager(true, "", "10.99.0.10-10.99.0.20", 150);
   uint16_t t = open_tunnel();
   uint16_t s = call(t);
@@ -290,7 +290,7 @@ TEST_F(SessionManagerTest, PppdIgnoringSigtermIsKilledAfterTheStopTimeout) {
   lac_->close_session(l2tp::Clock::now(), t, s, l2tp::ResultCode{3, std::nullopt, "bye"});
   lac_driver_->kick();
   ASSERT_TRUE(run_until([&] { return manager_->session_count() == 0; }));
-  EXPECT_EQ(runner_.procs.at(pid).signals, (std::vector<int>{SIGTERM, SIGKILL}));
+  EXPECT_EQ(runner_.procs.at(pid).signals, (std::vector<int>{SIGHUP, SIGKILL}));
   EXPECT_EQ(manager_->stats().pppd_killed, 1u);
 }
 
@@ -303,7 +303,7 @@ TEST_F(SessionManagerTest, TunnelStopEndsEveryPppdAndTheKernelTunnel) {
   lac_->close_tunnel(l2tp::Clock::now(), t, l2tp::ResultCode{1, std::nullopt, "done"});
   lac_driver_->kick();
   ASSERT_TRUE(run_until([&] { return manager_->session_count() == 0 && plane_.tunnel_count() == 0; }));
-  for (pid_t pid : runner_.order) EXPECT_EQ(runner_.procs.at(pid).signals, std::vector<int>{SIGTERM});
+  for (pid_t pid : runner_.order) EXPECT_EQ(runner_.procs.at(pid).signals, std::vector<int>{SIGHUP});
   EXPECT_EQ(manager_->pool().sessions(), 0u);
   EXPECT_EQ(manager_->running_pppd(), 0u);
 }
@@ -374,7 +374,7 @@ TEST_F(SessionManagerTest, DisconnectUserAndReloadKeepOthers) {
 }
 
 TEST_F(SessionManagerTest, KillAllReapsAndReleases) {
-  runner_.obey_sigterm = false;
+  runner_.obey_sighup = false;
   make_manager(true);
   uint16_t t = open_tunnel();
   call(t);
