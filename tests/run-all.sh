@@ -39,6 +39,8 @@ ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS" -LE 'fuzz|bench' || sta
 
 echo "=== benchmarks (numbers only, not judged)"
 ctest --test-dir "$BUILD" -L bench -V 2>&1 | grep -E '^[0-9]+: ' | sed 's/^[0-9]*: //' || true
+# Measurements the UML scenarios printed (iperf3 through the kernel and pty data paths, xl2tpd side by side).
+grep -h '^BENCH:' "$BUILD"/tests/uml/out/*/*.log 2>/dev/null || true
 
 echo "=== fuzzers under ASan/UBSan in $FUZZ_BUILD"
 CC=clang CXX=clang++ cmake -S "$SRC" -B "$FUZZ_BUILD" -G Ninja -DL2TPVPN_FUZZ=ON -DL2TPVPN_TESTS=ON \
