@@ -4,6 +4,7 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <istream>
@@ -110,24 +111,38 @@ std::string ControlServer::answer(const std::string& line) {
   return resp.dump();
 }
 
-json control_request(const std::string& path, const json& request) {
+ControlReply control_call(const std::string& path, const json& request) {
+  auto failed = [](ControlFailure f, std::string error) { return ControlReply{f, json(), std::move(error)}; };
   asio::io_context io;
   stream_protocol::socket s(io);
   boost::system::error_code ec;
+  if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path))  // asio's endpoint would throw
+    return failed(ControlFailure::kTransport, "control socket path \"" + path + "\" is empty or too long");
   s.connect(stream_protocol::endpoint(path), ec);
-  if (ec) return json{{"ok", false}, {"error", "cannot connect to " + path + ": " + ec.message()}};
+  if (ec) {
+    bool absent = ec == boost::system::errc::no_such_file_or_directory || ec == asio::error::connection_refused;
+    return failed(absent ? ControlFailure::kNotRunning : ControlFailure::kTransport,
+                  "cannot connect to " + path + ": " + ec.message());
+  }
   std::string line = request.dump() + "\n";
   asio::write(s, asio::buffer(line), ec);
-  if (ec) return json{{"ok", false}, {"error", "write: " + ec.message()}};
+  if (ec) return failed(ControlFailure::kTransport, "write to " + path + ": " + ec.message());
   asio::streambuf buf(4 * 1024 * 1024);
   asio::read_until(s, buf, '\n', ec);
-  if (ec) return json{{"ok", false}, {"error", "read: " + ec.message()}};
+  if (ec) return failed(ControlFailure::kTransport, "read from " + path + ": " + ec.message());
   std::istream in(&buf);
   std::string resp;
   std::getline(in, resp);
   json j = json::parse(resp, nullptr, false);
-  if (j.is_discarded()) return json{{"ok", false}, {"error", "daemon answered something that is not JSON"}};
-  return j;
+  if (j.is_discarded() || !j.is_object())
+    return failed(ControlFailure::kBadResponse, "daemon answered something that is not a JSON object");
+  return ControlReply{ControlFailure::kNone, std::move(j), {}};
+}
+
+json control_request(const std::string& path, const json& request) {
+  ControlReply r = control_call(path, request);
+  if (r.failure != ControlFailure::kNone) return json{{"ok", false}, {"error", r.error}};
+  return std::move(r.response);
 }
 
 }  // namespace l2tpvpn

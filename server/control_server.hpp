@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -36,7 +37,21 @@ class ControlServer {
   std::map<std::string, ControlHandler> handlers_;
 };
 
-// Client side (l2tpvpnctl): sends one request, returns the parsed response or an error object.
+// Client side (l2tpvpnctl). Why a call failed, typed, so callers never match error strings.
+enum class ControlFailure : uint8_t {
+  kNone,         // the daemon answered (`response` holds it, "ok" may still be false)
+  kNotRunning,   // nothing listens at the path: no socket file (ENOENT) or a stale one (ECONNREFUSED)
+  kTransport,    // any other connect/write/read error (EACCES when not root, ...)
+  kBadResponse,  // the answer was not a JSON object
+};
+struct ControlReply {
+  ControlFailure failure = ControlFailure::kNone;
+  nlohmann::json response;  // the daemon's answer when failure == kNone
+  std::string error;        // what went wrong otherwise, naming the path
+};
+// Sends one request and reads one response line (blocking). Errors: as ControlFailure says.
+ControlReply control_call(const std::string& path, const nlohmann::json& request);
+// The same as one JSON value: the response, or {"ok": false, "error": "..."} when the call failed.
 nlohmann::json control_request(const std::string& path, const nlohmann::json& request);
 
 }  // namespace l2tpvpn
