@@ -62,9 +62,10 @@ Result<ipsec::ProfileConfig, std::string> profile_from_config(const DaemonConfig
     if (!S_ISREG(st.st_mode)) return unexpected(path + ": ipsec.psk_file is not a regular file");
     if (st.st_mode & (S_IRWXG | S_IRWXO))
       return unexpected(path + ": ipsec.psk_file must not be accessible by group or others (chmod 600)");
-    std::ifstream in(path);
-    std::getline(in, p.psk);
-    while (!p.psk.empty() && (p.psk.back() == '\r' || p.psk.back() == ' ')) p.psk.pop_back();
+    // The whole file, trailing CR/LF removed (what l2tpvpnctl client-setup prints from it too).
+    std::ifstream in(path, std::ios::binary);
+    p.psk.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    while (!p.psk.empty() && (p.psk.back() == '\r' || p.psk.back() == '\n')) p.psk.pop_back();
     if (p.psk.empty()) return unexpected(path + ": ipsec.psk_file is empty");
   }
   p.crypto = config.ipsec.legacy ? ipsec::CryptoSet::kLegacy : ipsec::CryptoSet::kDefault;

@@ -343,9 +343,10 @@ void SessionManager::on_session_down(const l2tp::SessionDown& a) {
 }
 
 void SessionManager::stop_pppd(Session& s) {
-  // The L2TP session is already gone (CDN or StopCCN sent or received), so PPP has no link left: SIGHUP is what
-  // pppd gets when a modem hangs up, and it exits at once (EXIT_HANGUP) without the LCP Terminate exchange that
-  // SIGTERM would start and wait out over a dead link. SIGKILL if it has not exited after the stop timeout.
+  // The L2TP session is already gone (CDN or StopCCN sent or received): SIGHUP, what pppd gets on a modem
+  // hang-up. pppd still runs LCP Terminate-Request over the dead link (measured in UML: it does not exit on its
+  // own within 3 s, on SIGHUP or SIGTERM alike), so the stop timeout's SIGKILL is the usual end; nothing is left
+  // behind either way (the kernel drops the ppp unit and session with pppd's descriptors).
   runner_.signal(s.pid, SIGHUP);
   s.kill_timer.expires_after(std::chrono::milliseconds(config_.ppp.stop_timeout_ms));
   uint64_t serial = s.serial;
