@@ -12,8 +12,9 @@
 //         sas                 every SA in the registry (SaRegistry::all())
 //         find IP PORT        SaRegistry::find(IP, PORT), or null
 //         refresh             asks for a new list-sas snapshot (byte/packet counters); answers at once
-//   ipsec_probe udp [--sport PORT] DST_IP DST_PORT
-//       Sends one UDP datagram ("l2tpvpn probe") from PORT (default 1701): L2TP-shaped traffic for the policy.
+//   ipsec_probe udp [--src IP] [--sport PORT] DST_IP DST_PORT
+//       Sends one UDP datagram ("l2tpvpn probe") from IP:PORT (default any:1701): L2TP-shaped traffic for the
+//       transport policy.
 //
 // Small on purpose: the answer is what the registry holds, converted field by field, nothing inferred.
 #include <arpa/inet.h>
@@ -53,7 +54,7 @@ namespace {
 int usage() {
   std::cerr << "usage: ipsec_probe serve --control SOCK --runtime-dir DIR --psk PSK [--legacy] [--log-level N]\n"
                "       ipsec_probe query SOCK COMMAND [ARGS]\n"
-               "       ipsec_probe udp [--sport PORT] DST_IP DST_PORT\n";
+               "       ipsec_probe udp [--src IP] [--sport PORT] DST_IP DST_PORT\n";
   return 2;
 }
 
@@ -347,25 +348,33 @@ int query(int argc, char** argv) {
 }
 
 int udp(int argc, char** argv) {
-  int i = 2;
   int sport = 1701;
-  if (i + 1 < argc && std::string(argv[i]) == "--sport") {
-    sport = std::atoi(argv[i + 1]);
-    i += 2;
+  std::string src = "0.0.0.0";
+  int i = 2;
+  for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+    const std::string opt = argv[i];
+    if (opt == "--sport") {
+      sport = std::atoi(argv[i + 1]);
+    } else if (opt == "--src") {
+      src = argv[i + 1];
+    } else {
+      return usage();
+    }
   }
   if (argc - i != 2) return usage();
   sockaddr_in dst{};
   dst.sin_family = AF_INET;
   dst.sin_port = htons(static_cast<uint16_t>(std::atoi(argv[i + 1])));
-  if (::inet_pton(AF_INET, argv[i], &dst.sin_addr) != 1) return usage();
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  from.sin_port = htons(static_cast<uint16_t>(sport));
+  if (::inet_pton(AF_INET, argv[i], &dst.sin_addr) != 1 || ::inet_pton(AF_INET, src.c_str(), &from.sin_addr) != 1)
+    return usage();
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in src{};
-  src.sin_family = AF_INET;
-  src.sin_port = htons(static_cast<uint16_t>(sport));
   const char msg[] = "l2tpvpn probe";
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof(src)) != 0 ||
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
       ::sendto(fd, msg, sizeof(msg) - 1, 0, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) < 0) {
     std::cerr << "ipsec_probe udp: " << std::strerror(errno) << "\n";
     return 1;

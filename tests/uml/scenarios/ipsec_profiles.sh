@@ -2,19 +2,20 @@
 #
 # srv (192.0.2.1) runs tests/uml/ipsec_probe: the embedded charon (ipsec::EmbeddedCharon, our rendered
 # strongswan.conf and plugin list) + vici::Client + CharonLink + SaRegistry, queried over a unix socket
-# (`ipsec_probe query SOCK find IP PORT` prints SaRegistry::find() as JSON). Each client namespace runs a charon
-# of its own (private strongswan.conf via STRONGSWAN_CONF, vici socket and pid file in its own /run), configured
-# with swanctl as an IKEv1 main-mode PSK initiator in transport mode for udp/1701, restricted to one OS's
-# proposals:
+# (`ipsec_probe query SOCK find IP PORT` prints SaRegistry::find() as JSON). The clients are IKEv1 main-mode PSK
+# initiators in transport mode for udp/1701, each restricted to one OS's proposals, driven by swanctl. They run in
+# a charon of their own (private strongswan.conf via STRONGSWAN_CONF, vici socket and pid file in the namespace's
+# own /run): one charon in `cli` for the five directly connected clients, each a connection with its own local
+# address (every charon start costs 5-20 s in UML), and one in `natc`:
 #   win     192.0.2.11  Windows 10/11: AES-256/128-SHA1-MODP2048, ECP256, 3DES fallback; ESP AES-256/128-SHA1
 #   winecp  192.0.2.12  Windows with only AES-128-SHA1-ECP256 / ESP AES-128-SHA1
 #   mac     192.0.2.13  macOS/iOS: AES-256-SHA256-MODP2048 first; ESP AES-256/128-SHA1; ephemeral L2TP port
 #   android 192.0.2.14  Android <= 11: MODP1024 only (AES/3DES, SHA1/SHA256); ESP AES-256-SHA512
-#   tdes    192.0.2.15  legacy: 3DES-SHA1-MODP1024 / ESP 3DES-SHA1
+#   tdes    192.0.2.15  legacy: 3DES-SHA1-MODP1024 / ESP 3DES-SHA1; rekeys its CHILD_SA
 #   natc    10.1.0.2    Windows proposals behind `nat` (192.0.2.20), iptables-legacy MASQUERADE to ports 40000+
 # Phase 1, default proposal set: win, winecp, mac connect; android and tdes are refused.
 # Phase 2, the probe stopped (charon must go, with its SAs) and restarted with legacy on: android, tdes and the
-# NATed client connect; the NATed client terminates and leaves the registry.
+# NATed client connect; the NATed client terminates and leaves the registry; tdes rekeys.
 # Phase 3: charon killed with SIGKILL; the probe restarts it with back-off, reloads the profile; a client
 # connects again.
 # Per connection: swanctl --initiate succeeds; the child-updown event reached the registry (no list-sas in
@@ -27,7 +28,8 @@ CHARON=/usr/lib/ipsec/charon
 SRV_IP=192.0.2.1 NAT_IP=192.0.2.20
 PSK=uml-test-psk-l2tp-1701
 CTL=$(ns_dir srv)/probe.ctl
-CLIENTS="win winecp mac android tdes natc"
+CLIENT_NS="cli natc"
+ns_of() { case $1 in natc) echo natc ;; *) echo cli ;; esac; }
 
 q() { "$PROBE" query "$CTL" "$@"; }
 # jqt FILTER [FILE]: true if FILTER holds for the JSON read. Not `jq -e`: jq 1.6 exits 0 on empty input (a probe
@@ -57,30 +59,28 @@ charon {
 swanctl { load = pem }
 EOF
 }
-# swanctl_conf NS "IKE PROPOSALS" "ESP PROPOSALS" LOCAL_TS [CHILD_OPTIONS]
-swanctl_conf() {
-  cat >"$(ns_dir "$1")/swanctl.conf" <<EOF
-connections {
-  l2tp {
+# conn NAME LOCAL_ADDR "IKE PROPOSALS" "ESP PROPOSALS" LOCAL_TS: one client connection (IKE and CHILD config both
+# named NAME), for the connections section of a swanctl.conf.
+conn() {
+  cat <<EOF
+  $1 {
     version = 1
     aggressive = no
+    local_addrs = $2
     remote_addrs = $SRV_IP
-    proposals = $2
+    proposals = $3
     encap = no
     local { auth = psk }
     remote { auth = psk }
     children {
-      l2tp {
+      $1 {
         mode = transport
-        local_ts = $4
+        local_ts = $5
         remote_ts = dynamic[udp/1701]
-        esp_proposals = $3
-        ${5:-}
+        esp_proposals = $4
       }
     }
   }
-}
-secrets { ike-l2tp { secret = "$PSK" } }
 EOF
 }
 start_client() {
@@ -92,7 +92,9 @@ sw() {
   ns_exec "$_ns" env STRONGSWAN_CONF="$(ns_dir "$_ns")/strongswan.conf" swanctl "$@" --uri unix:///run/charon.vici
 }
 client_vici_up() { [ -S "$(ns_dir "$1")/run/charon.vici" ]; }
-initiate() { sw "$1" --initiate --child l2tp --ike l2tp --timeout 40 >"$(ns_dir "$1")/log/initiate.out" 2>&1; }
+# Per-connection files live in the connection's namespace's log dir.
+clog() { echo "$(ns_dir "$(ns_of "$1")")/log/$2-$1"; }
+initiate() { sw "$(ns_of "$1")" --initiate --child "$1" --ike "$1" --timeout 40 >"$(clog "$1" initiate.out)" 2>&1; }
 
 # ---- server side
 start_probe() {
@@ -116,28 +118,29 @@ no_xfrm_state() { [ -z "$(ip -n "$1" xfrm state list)" ]; }
 no_xfrm_state_for() { [ -z "$(ip -n srv xfrm state list src "$1")" ] && [ -z "$(ip -n srv xfrm state list dst "$1")" ]; }
 
 # Initiations run in the background, several at once (most of an IKE exchange is waiting in UML): start_initiate
-# NS... starts swanctl --initiate for each; initiate_rc NS waits for its exit status.
+# NAME... starts swanctl --initiate for each; initiate_rc NAME waits for its exit status.
 start_initiate() {
   for _n in "$@"; do
-    rm -f "$(ns_dir "$_n")/log/initiate.rc"
-    ( initiate "$_n"; echo $? >"$(ns_dir "$_n")/log/initiate.rc" ) &
+    rm -f "$(clog "$_n" initiate.rc)"
+    ( initiate "$_n"; echo $? >"$(clog "$_n" initiate.rc)" ) &
   done
 }
-initiated() { [ -s "$(ns_dir "$1")/log/initiate.rc" ]; }
+initiated() { [ -s "$(clog "$1" initiate.rc)" ]; }
 initiate_rc() {
   wait_for 60 initiated "$1" || { echo timeout; return; }
-  cat "$(ns_dir "$1")/log/initiate.rc"
+  cat "$(clog "$1" initiate.rc)"
 }
 
-# connect_case NS PEER_IP PORT JQ_FILTER KERNEL_ENC: the checks for one client whose initiation was started.
-#   PEER_IP is what the server sees (the NAT's address for natc), PORT the client's L2TP port.
+# connect_case NAME PEER_IP PORT JQ_FILTER KERNEL_ENC [SRC_IP]: the checks for one client whose initiation was
+# started. PEER_IP is what the server sees (the NAT's address for natc), SRC_IP the client's own address (default
+# PEER_IP), PORT its L2TP port.
 connect_case() {
-  _ns=$1 _peer=$2 _port=$3 _filter=$4 _enc=$5
+  _ns=$1 _peer=$2 _port=$3 _filter=$4 _enc=$5 _src=${6:-$2}
   _rc=$(initiate_rc "$_ns")
   if [ "$_rc" = 0 ]; then
     pass "$_ns: IKE_SA and CHILD_SA established (swanctl --initiate)"
   else
-    fail "$_ns: swanctl --initiate failed ($_rc)"; tail -n 20 "$(ns_dir "$_ns")/log/initiate.out"; return 1
+    fail "$_ns: swanctl --initiate failed ($_rc)"; tail -n 20 "$(clog "$_ns" initiate.out)"; return 1
   fi
   # The registry learns about the SA from the child-updown event (no snapshot was asked for).
   if wait_for 20 sa_matches "$_peer" "$_port" "$_filter"; then
@@ -155,7 +158,7 @@ connect_case() {
   esac
   # L2TP-shaped traffic: one UDP datagram to port 1701 must arrive through ESP.
   _before=$(xfrm_packets srv "$_peer" "$SRV_IP")
-  ip netns exec "$_ns" "$PROBE" udp --sport "$_port" "$SRV_IP" 1701
+  ip netns exec "$(ns_of "$_ns")" "$PROBE" udp --src "$_src" --sport "$_port" "$SRV_IP" 1701
   if wait_for 10 packets_above srv "$_peer" "$SRV_IP" "${_before:-0}"; then
     q refresh >/dev/null
     if wait_for 10 sa_matches "$_peer" "$_port" '.packets_in >= 1 and .bytes_in > 0'; then
@@ -173,18 +176,18 @@ refused_case() {
   _rc=$(initiate_rc "$1")
   if [ "$_rc" = 0 ]; then
     fail "$1: established although the server runs the default (non-legacy) set"
-  elif grep -q 'received NO_PROPOSAL_CHOSEN' "$(ns_dir "$1")/log/initiate.out"; then
+  elif grep -q 'received NO_PROPOSAL_CHOSEN' "$(clog "$1" initiate.out)"; then
     pass "$1: refused by the default proposal set (NO_PROPOSAL_CHOSEN) and absent from the registry: $(q find "$2" 1701)"
   else
-    fail "$1: failed ($_rc), but not for want of a proposal"; tail -n 10 "$(ns_dir "$1")/log/initiate.out"
+    fail "$1: failed ($_rc), but not for want of a proposal"; tail -n 10 "$(clog "$1" initiate.out)"
   fi
   sa_absent "$2" 1701 >/dev/null || fail "$1: in the registry although refused"
 }
 
 # ---- topology
 ns_add srv $SRV_IP/24 || fail "namespace srv"
-i=11
-for n in win winecp mac android tdes; do ns_add $n 192.0.2.$i/24 || fail "namespace $n"; i=$((i + 1)); done
+ns_add cli 192.0.2.11/24 || fail "namespace cli"
+for i in 12 13 14 15; do ip -n cli addr add 192.0.2.$i/24 dev eth0; done
 ns_add nat $NAT_IP/24 || fail "namespace nat"
 # natc sits behind nat on a private link; nat masquerades UDP to ports 40000-40999, so the server sees both a
 # different address and different ports (IKE 500 and NAT-T 4500 are translated).
@@ -205,7 +208,7 @@ fi
 # ---- phase 1: default proposal set
 t0=$(now_cs)
 start_probe ""
-for n in $CLIENTS; do start_client $n; done
+for n in $CLIENT_NS; do start_client $n; done
 if wait_for 90 link_ready; then
   pass "embedded charon up and profile loaded $(( ($(now_cs) - t0) * 10 )) ms after start: $(q status | jq -c '{link, syncs, load_failures, charon_starts}')"
 else
@@ -218,29 +221,30 @@ else
 fi
 check "srv: charon's pid file in the namespace's own /run" test -s "$(ns_dir srv)/run/charon.pid"
 check "srv: no policy-routing rule added (routing_table = 0)" sh -c "! ip -n srv rule | grep -q 220"
-for n in $CLIENTS; do wait_for 60 client_vici_up $n || fail "$n: client charon not up within 60 s"; done
+for n in $CLIENT_NS; do wait_for 60 client_vici_up $n || fail "$n: client charon not up within 60 s"; done
 
-swanctl_conf win "aes256-sha1-modp2048, aes128-sha1-modp2048, aes128-sha1-ecp256, 3des-sha1-modp1024" \
-  "aes256-sha1, aes128-sha1, 3des-sha1" "dynamic[udp/1701]"
-swanctl_conf winecp "aes128-sha1-ecp256" "aes128-sha1" "dynamic[udp/1701]"
-swanctl_conf mac "aes256-sha256-modp2048, aes256-sha1-modp2048, aes128-sha1-modp2048, 3des-sha1-modp1024" \
-  "aes256-sha1, aes128-sha1" "dynamic[udp]"
-swanctl_conf android "aes256-sha256-modp1024, aes256-sha1-modp1024, aes128-sha1-modp1024, 3des-sha1-modp1024" \
-  "aes256-sha512" "dynamic[udp/1701]"
-# tdes also rekeys its CHILD_SA every 20 s (Quick Mode initiated by the client, as clients do).
-swanctl_conf tdes "3des-sha1-modp1024" "3des-sha1" "dynamic[udp/1701]" "rekey_time = 20s
-        life_time = 60s
-        rand_time = 0s"
-swanctl_conf natc "aes256-sha1-modp2048, aes128-sha1-modp2048, aes128-sha1-ecp256" "aes256-sha1, aes128-sha1" \
-  "dynamic[udp/1701]"
-# swanctl --load-all for every client at once (each swanctl start costs seconds in UML).
-for n in $CLIENTS; do
-  ( sw $n --load-all --noprompt --file "$(ns_dir $n)/swanctl.conf" >"$(ns_dir $n)/log/load.out" 2>&1
-    echo $? >"$(ns_dir $n)/log/load.rc" ) &
-done
-loaded() { [ -s "$(ns_dir $1)/log/load.rc" ]; }
-for n in $CLIENTS; do
-  if ! wait_for 60 loaded $n || [ "$(cat "$(ns_dir $n)/log/load.rc")" != 0 ]; then
+{
+  echo "connections {"
+  conn win 192.0.2.11 "aes256-sha1-modp2048, aes128-sha1-modp2048, aes128-sha1-ecp256, 3des-sha1-modp1024" \
+    "aes256-sha1, aes128-sha1, 3des-sha1" "dynamic[udp/1701]"
+  conn winecp 192.0.2.12 "aes128-sha1-ecp256" "aes128-sha1" "dynamic[udp/1701]"
+  conn mac 192.0.2.13 "aes256-sha256-modp2048, aes256-sha1-modp2048, aes128-sha1-modp2048, 3des-sha1-modp1024" \
+    "aes256-sha1, aes128-sha1" "dynamic[udp]"
+  conn android 192.0.2.14 "aes256-sha256-modp1024, aes256-sha1-modp1024, aes128-sha1-modp1024, 3des-sha1-modp1024" \
+    "aes256-sha512" "dynamic[udp/1701]"
+  conn tdes 192.0.2.15 "3des-sha1-modp1024" "3des-sha1" "dynamic[udp/1701]"
+  echo "}"
+  echo "secrets { ike-l2tp { secret = \"$PSK\" } }"
+} >"$(ns_dir cli)/swanctl.conf"
+{
+  echo "connections {"
+  conn natc %any "aes256-sha1-modp2048, aes128-sha1-modp2048, aes128-sha1-ecp256" "aes256-sha1, aes128-sha1" \
+    "dynamic[udp/1701]"
+  echo "}"
+  echo "secrets { ike-l2tp { secret = \"$PSK\" } }"
+} >"$(ns_dir natc)/swanctl.conf"
+for n in $CLIENT_NS; do
+  if ! sw $n --load-all --noprompt --file "$(ns_dir $n)/swanctl.conf" >"$(ns_dir $n)/log/load.out" 2>&1; then
     fail "$n: swanctl --load-all"; cat "$(ns_dir $n)/log/load.out"
   fi
 done
@@ -298,7 +302,7 @@ tdes_child=$(jq .child_id "$SA_FILE")
 
 # NAT-T: the server sees the NAT's address with a translated NAT-T port, ESP in UDP.
 connect_case natc $NAT_IP 1701 '.nat == true and .encap == true and .remote_port >= 40000 and
-  .remote_port <= 40999 and .ike.encr == "AES_CBC-256" and .esp.encr == "AES_CBC-256"' "encap type espinudp"
+  .remote_port <= 40999 and .ike.encr == "AES_CBC-256" and .esp.encr == "AES_CBC-256"' "encap type espinudp" 10.1.0.2
 log "phase 2: three clients initiated and checked in $(( ($(now_cs) - t0) * 10 )) ms"
 nat_port=$(jq .remote_port "$SA_FILE")
 if ip -n srv xfrm state list src $NAT_IP dst $SRV_IP | grep -q "encap type espinudp sport $nat_port dport 4500"; then
@@ -306,22 +310,29 @@ if ip -n srv xfrm state list src $NAT_IP dst $SRV_IP | grep -q "encap type espin
 else
   fail "natc: registry port $nat_port not the kernel's encap port"; ip -n srv xfrm state list src $NAT_IP
 fi
-if sw natc --terminate --ike l2tp --timeout 20 >"$(ns_dir natc)/log/terminate.out" 2>&1; then
+if sw natc --terminate --ike natc --timeout 20 >"$(clog natc terminate.out)" 2>&1; then
   pass "natc: swanctl --terminate --ike"
 else
-  fail "natc: swanctl --terminate"; tail -n 5 "$(ns_dir natc)/log/terminate.out"
+  fail "natc: swanctl --terminate"; tail -n 5 "$(clog natc terminate.out)"
 fi
 check "natc: removed from the registry after the client deleted its SA" wait_for 20 sa_absent $NAT_IP 1701
 check "natc: the server's kernel SAs for $NAT_IP are gone" wait_for 10 no_xfrm_state_for $NAT_IP
 sa_matches 192.0.2.14 1701 '.esp.integ == "HMAC_SHA2_512_256"' >/dev/null ||
   fail "android: lost from the registry when natc left"
 
-# Rekeying: tdes's client rekeys its CHILD_SA 20 s after it was established. The registry must follow: the new
-# CHILD_SA found, the old one gone (one entry for the peer), and the server never starts a Quick Mode itself.
+# Rekeying: tdes's client rekeys its CHILD_SA (a Quick Mode from the client, as clients do when their lifetime
+# runs out; asked for with swanctl --rekey so that it cannot race the checks above). The registry must follow: the
+# new CHILD_SA found, the old one gone (one entry for the peer), traffic counted on the new one; and the server
+# never starts a Quick Mode itself.
 one_tdes_entry() { q sas | jqt '[.sas[] | select(.remote == "192.0.2.15")] | length == 1'; }
 tdes_rekeyed() { sa_matches 192.0.2.15 1701 ".child_id != ${tdes_child:-0}" && one_tdes_entry; }
-if [ -n "$tdes_child" ] && wait_for 60 tdes_rekeyed; then
+sw cli --rekey --child tdes >"$(clog tdes rekey.out)" 2>&1 || fail "tdes: swanctl --rekey"
+if [ -n "$tdes_child" ] && wait_for 30 tdes_rekeyed; then
   pass "tdes: CHILD_SA rekeyed by the client; registry follows (child $tdes_child -> $(jq .child_id "$SA_FILE"), one entry for the peer)"
+  new_child=$(jq .child_id "$SA_FILE")
+  ip netns exec cli "$PROBE" udp --src 192.0.2.15 "$SRV_IP" 1701
+  tdes_counted() { q refresh >/dev/null; sa_matches 192.0.2.15 1701 ".child_id == $new_child and .packets_in >= 1"; }
+  check "tdes: a datagram after the rekey is counted on the new CHILD_SA" wait_for 20 tdes_counted
 else
   fail "tdes: registry after the client's rekey: $(q sas | jq -c '[.sas[] | select(.remote == "192.0.2.15") | {child_id, child_name}]')"
 fi
@@ -346,7 +357,7 @@ fi
 registry_empty() { q sas | jqt '.sas | length == 0'; }
 check "after the restart the registry is empty" registry_empty
 # The kernel still holds the dead charon's SAs for win; the client re-establishes (new SPIs).
-sw win --terminate --ike l2tp --timeout 10 >/dev/null 2>&1
+sw cli --terminate --ike win --timeout 10 >/dev/null 2>&1
 start_initiate win
 connect_case win 192.0.2.11 1701 '.ike.encr == "AES_CBC-256" and .esp.encr == "AES_CBC-256" and .nat == false' \
   "enc cbc(aes)"
@@ -354,8 +365,8 @@ connect_case win 192.0.2.11 1701 '.ike.encr == "AES_CBC-256" and .esp.encr == "A
 # ---- clean up
 kill -TERM "$PROBE_PID"
 wait_exit 30 "$PROBE_PID"
-for n in $CLIENTS; do ip netns pids $n | xargs -r kill -TERM 2>/dev/null; done
+for n in $CLIENT_NS; do ip netns pids $n | xargs -r kill -TERM 2>/dev/null; done
 # Every namespace's logs (charons, swanctl output) next to the scenario log, for reading on the host.
-for n in srv $CLIENTS; do
+for n in srv $CLIENT_NS; do
   mkdir -p "$UML_OUT/ipsec_profiles/$n" && cp "$(ns_dir $n)"/log/* "$UML_OUT/ipsec_profiles/$n/" 2>/dev/null
 done
