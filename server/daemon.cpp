@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include <filesystem>
+#include <sstream>
 
 #include "server/kernel/pppol2tp_data_plane.hpp"
 #include "server/log.hpp"
@@ -122,7 +123,45 @@ void Daemon::watch_hup() {
 }
 
 void Daemon::reload() {
-  // SIGHUP: users (passwords and static addresses). Sessions stay up.
+  // SIGHUP: the configuration file again (what can change while sessions run: [ppp] for new sessions — DNS,
+  // authentication methods, MTU, LCP echo —, the IPsec PSK and proposal sets, the log level, the users file), then
+  // the users. Sessions stay up. A bad file changes nothing: the error names file, line and key.
+  auto fresh = load_config_file(config_.path);
+  if (!fresh) {
+    log::error("event=reload_failed error=\"" + fresh.error().to_string() + "\"");
+    return;
+  }
+  std::vector<std::string> needs_restart;
+  auto differs = [&](bool changed, const char* what) {
+    if (changed) needs_restart.push_back(what);
+  };
+  differs(fresh->listen_address != config_.listen_address || fresh->port != config_.port, "l2tp.listen/port");
+  differs(fresh->pool.range != config_.pool.range || fresh->pool.server_address != config_.pool.server_address ||
+              fresh->pool.exclude != config_.pool.exclude,
+          "pool");
+  differs(fresh->ipsec.required != config_.ipsec.required || fresh->ipsec.charon != config_.ipsec.charon, "ipsec mode");
+  differs(fresh->status_listen != config_.status_listen || fresh->status_port != config_.status_port, "status");
+  differs(fresh->control_socket != config_.control_socket, "control.socket");
+  for (const auto& what : needs_restart)
+    log::warn("event=reload_needs_restart setting=\"" + what + "\" note=\"kept the running value\"");
+
+  config_.log_level = fresh->log_level;
+  log::set_level(config_.log_level);
+  config_.ppp = fresh->ppp;
+  config_.users_file = fresh->users_file;
+  auto old_ipsec = config_.ipsec;
+  config_.ipsec.psk = fresh->ipsec.psk;
+  config_.ipsec.psk_file = fresh->ipsec.psk_file;
+  config_.ipsec.legacy = fresh->ipsec.legacy;
+  config_.ipsec.ike_proposals = fresh->ipsec.ike_proposals;
+  config_.ipsec.esp_proposals = fresh->ipsec.esp_proposals;
+  if (sessions_) sessions_->update_ppp(config_.ppp, config_.users_file);
+  if (ipsec_) {
+    if (auto ok = ipsec_->reload_profile(); !ok) {
+      log::error("event=reload_failed error=\"" + ok.error() + "\" note=\"kept the loaded IPsec profile\"");
+      config_.ipsec = old_ipsec;
+    }
+  }
   auto users = ppp::UserStore::load_or_empty(config_.users_file);
   if (!users) {
     log::error("event=reload_failed error=\"" + users.error().to_string() + "\"");
@@ -132,7 +171,10 @@ void Daemon::reload() {
     log::error("event=reload_failed error=\"" + r.error() + "\"");
     return;
   }
-  log::info("event=reloaded users=" + std::to_string(users->size()));
+  std::string dns;
+  for (const auto& d : config_.ppp.dns) dns += (dns.empty() ? "" : ",") + d;
+  log::info("event=reloaded users=" + std::to_string(users->size()) + " dns=" + (dns.empty() ? "-" : dns) +
+            " legacy=" + (config_.ipsec.legacy ? "yes" : "no"));
 }
 
 int Daemon::run() {
@@ -168,7 +210,7 @@ int Daemon::run() {
     http_.route("/status", [this] { return HttpResponse{200, "application/json", status_json().dump(2) + "\n"}; });
     http_.route("/healthz", [] { return HttpResponse{200, "text/plain", "ok\n"}; });
     http_.route("/metrics", [this] {
-      return HttpResponse{200, "text/plain; version=0.0.4", l2tp_metrics(endpoint_)};
+      return HttpResponse{200, "text/plain; version=0.0.4", l2tp_metrics(endpoint_) + session_metrics()};
     });
     if (!http_.start(err)) {
       log::error(err);
@@ -328,6 +370,37 @@ void Daemon::on_event(l2tp::Action& action) {
       if (ipsec_) ipsec_->tunnel_closed(peer);
     }
   }
+}
+
+std::string Daemon::session_metrics() const {
+  std::ostringstream o;
+  if (sessions_) {
+    std::map<std::string, uint64_t> by_state;
+    for (const auto& s : sessions_->sessions_json()) ++by_state[s.value("state", "?")];
+    o << "# HELP l2tpvpn_ppp_sessions PPP sessions by state.\n# TYPE l2tpvpn_ppp_sessions gauge\n";
+    for (const char* st : {"starting", "authenticating", "up", "closing"})
+      o << "l2tpvpn_ppp_sessions{state=\"" << st << "\"} " << by_state[st] << "\n";
+    const auto& c = sessions_->stats();
+    o << "# HELP l2tpvpn_ppp_auth_failures_total Logins refused (wrong password or unknown user).\n"
+         "# TYPE l2tpvpn_ppp_auth_failures_total counter\nl2tpvpn_ppp_auth_failures_total "
+      << c.auth_failures << "\n";
+    o << "# HELP l2tpvpn_ppp_sessions_started_total pppd processes started.\n"
+         "# TYPE l2tpvpn_ppp_sessions_started_total counter\nl2tpvpn_ppp_sessions_started_total "
+      << c.sessions_started << "\n";
+    o << "# HELP l2tpvpn_pool_addresses_in_use Client addresses held by sessions.\n"
+         "# TYPE l2tpvpn_pool_addresses_in_use gauge\nl2tpvpn_pool_addresses_in_use "
+      << sessions_->pool().sessions() << "\n";
+  }
+  if (ipsec_) {
+    auto st = ipsec_->status_json();
+    o << "# HELP l2tpvpn_ipsec_sas Installed L2TP transport SAs charon reports.\n"
+         "# TYPE l2tpvpn_ipsec_sas gauge\nl2tpvpn_ipsec_sas "
+      << st["sas"].size() << "\n";
+    o << "# HELP l2tpvpn_charon_link_ready 1 when charon has our profile and the SA view is in sync.\n"
+         "# TYPE l2tpvpn_charon_link_ready gauge\nl2tpvpn_charon_link_ready "
+      << (ipsec_->link_ready() ? 1 : 0) << "\n";
+  }
+  return o.str();
 }
 
 nlohmann::json Daemon::ppp_status() const {

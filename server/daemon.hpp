@@ -41,6 +41,7 @@ class Daemon {
   void register_control();
   nlohmann::json status_json() const;
   nlohmann::json ppp_status() const;
+  std::string session_metrics() const;
 
   DaemonConfig config_;
   boost::asio::io_context io_;

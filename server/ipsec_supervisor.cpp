@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "server/log.hpp"
+#include "server/xfrm_purge.hpp"
 
 namespace l2tpvpn {
 
@@ -241,6 +242,18 @@ void IpsecSupervisor::after_activity() {
   reconcile();
 }
 
+Status<std::string> IpsecSupervisor::reload_profile() {
+  if (!link_) return {};
+  auto profile = profile_from_config(config_);
+  if (!profile) return unexpected(profile.error());
+  if (auto added = link_->add_profile(*profile); !added)
+    return unexpected("ipsec profile: " + ipsec::to_string(added.error()));
+  profile_ = *profile;
+  log::info(std::string("event=ipsec_profile_reloaded legacy=") + (config_.ipsec.legacy ? "yes" : "no"));
+  arm();
+  return {};
+}
+
 bool IpsecSupervisor::admits(const l2tp::PeerAddress& peer) const {
   if (!config_.ipsec.required) return true;
   return registry_.find(to_ip(peer), peer.port).has_value();
@@ -289,6 +302,13 @@ void IpsecSupervisor::on_child_exit() {
   auto at = backoff_.on_exited(std::chrono::steady_clock::now());
   log::error("event=charon_exited " + exit->to_string() + " restart_in_ms=" +
              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(at - std::chrono::steady_clock::now()).count()));
+  // A charon that died without deleting its SAs (SIGKILL, crash) leaves them and their policies in the kernel;
+  // remove those of the peers the registry still lists before a new charon starts (server/xfrm_purge.hpp).
+  if (auto known = registry_.all(); !known.empty()) {
+    auto purged = purge_xfrm(known);
+    log::warn("event=stale_xfrm_purged peers=" + std::to_string(purged.peers) + " failures=" +
+              std::to_string(purged.failures) + (purged.failures ? " error=\"" + purged.last_error + "\"" : ""));
+  }
   restart_timer_.expires_at(at);
   restart_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) restart_charon();

@@ -62,6 +62,10 @@ class IpsecSupervisor {
   // Unload (system charon) or stop (embedded). Blocking for at most a few seconds (embedded charon's exit).
   void stop();
 
+  // SIGHUP: rebuilds the profile from the (updated) configuration and loads it into charon (load-conn and
+  // load-shared replace ours; established SAs stay). Errors: the profile's (nothing is changed then).
+  Status<std::string> reload_profile();
+
   bool admits(const l2tp::PeerAddress& peer) const;
   // The SA a tunnel/session from `peer` runs in (best match), if any.
   std::optional<ipsec::SaInfo> sa_for(const l2tp::PeerAddress& peer) const;

@@ -118,6 +118,11 @@ class SessionManager {
   // the users file itself at each authentication, so passwords apply to the next login without anything here.
   // Errors: the new pool configuration.
   Status<std::string> reload_users(const ppp::UserStore& users);
+  // New [ppp] settings (SIGHUP): they apply to sessions started from now on; running pppds keep theirs.
+  void update_ppp(const PppSection& ppp, const std::string& users_file) {
+    config_.ppp = ppp;
+    config_.users_file = users_file;
+  }
   // CDN to every session authenticated as `user`; returns how many.
   size_t disconnect_user(const std::string& user);
 

@@ -86,6 +86,26 @@ else
   fail "charon link not ready"; tail -n 30 "$W/daemon.log"
 fi
 check "status JSON valid against docs/status.schema.json (no tunnels)" valid_schema
+metrics() { python3 -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$PORT/metrics', timeout=3).read().decode())"; }
+has_metric() { metrics | grep -qxF "$1"; }
+check "/metrics: charon link ready (Prometheus text)" has_metric 'l2tpvpn_charon_link_ready 1'
+check "/metrics: PPP session gauges" has_metric 'l2tpvpn_ppp_sessions{state="up"} 0'
+check "kernel without l2tp_ppp: the pty data path is chosen automatically and reported" q_is 's["ppp"]["data_path"]' pty
+
+# --- SIGHUP: proposals (legacy) and DNS reloaded; a broken file changes nothing and says where it is broken
+cp "$W/l2tpvpnd.conf" "$W/good.conf"
+printf '[ppp]\ndns = 10.0.0.53\n' >>"$W/l2tpvpnd.conf"
+sed -i 's/^charon = embedded/charon = embedded\nlegacy = yes/' "$W/l2tpvpnd.conf"
+kill -HUP "$DPID"
+check "SIGHUP: profile rebuilt with the legacy set and re-sent to charon, new DNS taken" \
+  wait_for 10 sh -c "grep -q 'event=ipsec_profile_reloaded legacy=yes' '$W/daemon.log' && grep -q 'event=reloaded users=1 dns=10.0.0.53 legacy=yes' '$W/daemon.log'"
+check "SIGHUP: charon link still ready" wait_for 10 q_is 's["ipsec"]["link"]' ready
+printf 'bogus line\n' >>"$W/l2tpvpnd.conf"
+kill -HUP "$DPID"
+badline=$(wc -l <"$W/l2tpvpnd.conf")
+check "SIGHUP with a broken file: reload_failed naming $W/l2tpvpnd.conf:$badline, daemon still serving" \
+  wait_for 10 sh -c "grep -q 'event=reload_failed error=\"$W/l2tpvpnd.conf:$badline: ' '$W/daemon.log' && kill -0 $DPID"
+cp "$W/good.conf" "$W/l2tpvpnd.conf"
 
 # --- RFC 3193 step 3: no SA -> no answer
 timeout 10 "$PROBE" --peer 127.0.0.1 --bind 127.0.0.3 >"$W/probe.log" 2>&1; rc=$?

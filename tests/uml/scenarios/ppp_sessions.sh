@@ -7,7 +7,8 @@
 # So 20 tunnels and 39 sessions are up at once. The pool holds exactly 39 addresses, so a session that ends must
 # give its address back for the next one to get any.
 #   A. wrong password -> CDN, no interface
-#   B. one session: MS-CHAPv2, ping both ways, iperf3 (kernel data path)
+#   B. one session: MS-CHAPv2, ping both ways, iperf3 (kernel data path); a user added + SIGHUP connects, then
+#      disconnect-user ends only that user's session
 #   C. 20 tunnels + 20 sessions in one tunnel, all up, ping each client from the server
 #   D. the server's pppd of one session is killed -> CDN, client pppd ends, redial gets the freed address
 #   E. xl2tpd stops (StopCCN) -> its tunnel's sessions, pppd and interfaces go
@@ -175,6 +176,31 @@ check "ping srv -> $(q user u01 address) through the session" quiet pingp srv "$
 check "kernel session for u01 in /proc/net/pppol2tp" [ "$(kernel_sessions)" = 1 ]
 iperf_run "l2tpvpnd kernel PPPoL2TP data path (no IPsec, MTU 1350)" 10.99.0.1
 
+# --- B2. users change without a restart: a new user via SIGHUP, removed with disconnect-user; u01 untouched
+pid_u01=$(q user u01 pppd_pid)
+echo "u40 password=pw-u40-secret" >>"$SD/etc/users"
+chap_secret cli u40 '*' pw-u40-secret
+kill -HUP "$DAEMON_PID"
+check "SIGHUP: users reloaded (40 users)" wait_for 10 grep -q "event=reloaded users=40" "$SD/log/l2tpvpnd-kernel.log"
+xl2tpd_client xnew 1799 "$(lac lnew u40)"
+if wait_for 60 q_is up user u40 state; then
+  pass "u40 (added while running) connects: $(q user u40 address)"
+else
+  fail "u40 did not come up after the reload"; status
+fi
+check "u01's session was not touched by the reload (same pppd $pid_u01, still up)" q_is "$pid_u01" user u01 pppd_pid
+# disconnect-user over the control socket (what l2tpvpnctl sends)
+control() {
+  ip netns exec srv python3 -c '
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode()); print(s.makefile().readline().strip())' "$SD/run/control.sock" "$1"
+}
+r=$(control '{"cmd":"disconnect-user","user":"u40"}')
+check "control disconnect-user u40 answers one session ($r)" [ "$r" = '{"ok":true,"sessions":1}' ]
+u40_gone_u01_up() { q_is - user u40 address && q_is up user u01 state; }
+check "u40's session ends; u01 stays up" wait_for 20 u40_gone_u01_up
+kill -TERM "$PID_xnew"; wait_exit 15 "$PID_xnew"
 fi
 if want C; then
 # --- C. 20 tunnels, 20 sessions in one of them
@@ -197,6 +223,10 @@ if wait_for 180 q_is 39 up; then
 else
   fail "only $(q up) of 39 sessions up"; DUMP_LINES=20 dump srv
 fi
+status >"$UML_OUT/status.json" 2>/dev/null  # tests/demo.sh shows it
+schema_ok() { python3 -c 'import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$UML_OUT/status.json" "$UML_ROOT/docs/status.schema.json"; }
+check "status JSON with 39 sessions valid against docs/status.schema.json" schema_ok
 check "20 L2TP tunnels established" q_is 20 tunnels
 check "20 sessions in one tunnel (x0, l2tp_lac)" q_is 20 max_per_tunnel
 expected_users=$(for i in $(seq -w 1 39); do printf 'u%s ' "$i"; done | sed 's/ $//')
