@@ -88,8 +88,8 @@ start_client() {
   ns_spawn "$1" "$(ns_dir "$1")/log/charon.log" env STRONGSWAN_CONF="$(ns_dir "$1")/strongswan.conf" $CHARON
 }
 sw() {
-  _ns=$1; shift
-  ns_exec "$_ns" env STRONGSWAN_CONF="$(ns_dir "$_ns")/strongswan.conf" swanctl "$@" --uri unix:///run/charon.vici
+  _swns=$1; shift
+  ns_exec "$_swns" env STRONGSWAN_CONF="$(ns_dir "$_swns")/strongswan.conf" swanctl "$@" --uri unix:///run/charon.vici
 }
 client_vici_up() { [ -S "$(ns_dir "$1")/run/charon.vici" ]; }
 # Per-connection files live in the connection's namespace's log dir.
@@ -133,41 +133,52 @@ initiate_rc() {
 
 # connect_case NAME PEER_IP PORT JQ_FILTER KERNEL_ENC [SRC_IP]: the checks for one client whose initiation was
 # started. PEER_IP is what the server sees (the NAT's address for natc), SRC_IP the client's own address (default
-# PEER_IP), PORT its L2TP port.
+# PEER_IP), PORT its L2TP port. Its variables are _c*: dash has no local variables, and sw/ns_exec set _ns.
 connect_case() {
-  _ns=$1 _peer=$2 _port=$3 _filter=$4 _enc=$5 _src=${6:-$2}
-  _rc=$(initiate_rc "$_ns")
+  _cn=$1 _peer=$2 _port=$3 _filter=$4 _enc=$5 _src=${6:-$2}
+  _rc=$(initiate_rc "$_cn")
   if [ "$_rc" = 0 ]; then
-    pass "$_ns: IKE_SA and CHILD_SA established (swanctl --initiate)"
+    pass "$_cn: IKE_SA and CHILD_SA established (swanctl --initiate)"
   else
-    fail "$_ns: swanctl --initiate failed ($_rc)"; tail -n 20 "$(clog "$_ns" initiate.out)"; return 1
+    fail "$_cn: swanctl --initiate failed ($_rc)"; tail -n 20 "$(clog "$_cn" initiate.out)"; return 1
   fi
   # The registry learns about the SA from the child-updown event (no snapshot was asked for).
-  if wait_for 20 sa_matches "$_peer" "$_port" "$_filter"; then
-    pass "$_ns: registry find($_peer, $_port): $(jq -c '{ike, esp, nat, encap, remote_port, remote_ts}' "$SA_FILE")"
+  _retry=
+  if ! wait_for 20 sa_matches "$_peer" "$_port" "$_filter" &&
+     grep -q "closing expired CHILD_SA $_cn{" "$(ns_dir "$(ns_of "$_cn")")/log/charon.log"; then
+    # Seen once on a heavily loaded host: the UML guest stalled while the client charon installed its SAs, the
+    # kernel expired the client's allocated SPI, and the client deleted its brand-new CHILD_SA (the server and
+    # the registry followed correctly). That is the test client's trouble, not ours: one more initiation, said so.
+    log "$_cn: the client charon expired its own CHILD_SA (stalled guest); initiating once more"
+    _retry=" (second initiation: the client had expired its first CHILD_SA)"
+    initiate "$_cn" || log "$_cn: second initiation failed too"
+  fi
+  if [ -n "$_retry" ] && ! wait_for 20 sa_matches "$_peer" "$_port" "$_filter"; then _retry=failed; fi
+  if [ "$_retry" != failed ] && sa_matches "$_peer" "$_port" "$_filter" >/dev/null; then
+    pass "$_cn: registry find($_peer, $_port)$_retry: $(jq -c '{ike, esp, nat, encap, remote_port, remote_ts}' "$SA_FILE")"
   else
-    fail "$_ns: registry find($_peer, $_port) does not match $_filter: $(cat "$SA_FILE")"
+    fail "$_cn: registry find($_peer, $_port) does not match $_filter: $(cat "$SA_FILE")"
   fi
   _st=$(ip -n srv xfrm state list src "$_peer" dst "$SRV_IP")
   _st_out=$(ip -n srv xfrm state list src "$SRV_IP" dst "$_peer")
   case $_st in
     *"mode transport"*"$_enc"*) case $_st_out in
-        *"mode transport"*"$_enc"*) pass "$_ns: kernel: transport SAs both ways ($_enc)" ;;
-        *) fail "$_ns: kernel: no outbound transport SA"; echo "$_st_out" ;; esac ;;
-    *) fail "$_ns: kernel: no inbound transport SA with $_enc"; echo "$_st" ;;
+        *"mode transport"*"$_enc"*) pass "$_cn: kernel: transport SAs both ways ($_enc)" ;;
+        *) fail "$_cn: kernel: no outbound transport SA"; echo "$_st_out" ;; esac ;;
+    *) fail "$_cn: kernel: no inbound transport SA with $_enc"; echo "$_st" ;;
   esac
   # L2TP-shaped traffic: one UDP datagram to port 1701 must arrive through ESP.
   _before=$(xfrm_packets srv "$_peer" "$SRV_IP")
-  ip netns exec "$(ns_of "$_ns")" "$PROBE" udp --src "$_src" --sport "$_port" "$SRV_IP" 1701
+  ip netns exec "$(ns_of "$_cn")" "$PROBE" udp --src "$_src" --sport "$_port" "$SRV_IP" 1701
   if wait_for 10 packets_above srv "$_peer" "$SRV_IP" "${_before:-0}"; then
     q refresh >/dev/null
     if wait_for 10 sa_matches "$_peer" "$_port" '.packets_in >= 1 and .bytes_in > 0'; then
-      pass "$_ns: udp/$_port -> $SRV_IP:1701 went through ESP (kernel inbound packets ${_before:-0} -> $(xfrm_packets srv "$_peer" "$SRV_IP"), registry packets_in $(jq .packets_in "$SA_FILE") after refresh)"
+      pass "$_cn: udp/$_port -> $SRV_IP:1701 went through ESP (kernel inbound packets ${_before:-0} -> $(xfrm_packets srv "$_peer" "$SRV_IP"), registry packets_in $(jq .packets_in "$SA_FILE") after refresh)"
     else
-      fail "$_ns: kernel counted the packet but the registry's counters did not rise: $(cat "$SA_FILE")"
+      fail "$_cn: kernel counted the packet but the registry's counters did not rise: $(cat "$SA_FILE")"
     fi
   else
-    fail "$_ns: udp/1701 datagram not counted on the inbound SA"; ip -n srv -s xfrm state
+    fail "$_cn: udp/1701 datagram not counted on the inbound SA"; ip -n srv -s xfrm state
   fi
 }
 
@@ -204,6 +215,30 @@ if ip netns exec nat iptables-legacy -t nat -A POSTROUTING -o eth0 -p udp -j MAS
 else
   fail "nat: iptables-legacy MASQUERADE"
 fi
+
+# The first SA with a given cipher/integrity pair makes the kernel instantiate its crypto templates
+# (echainiv(authenc(hmac(sha1),cbc(aes))), ...), asking modprobe for each name it does not know yet: several
+# process starts, which take seconds in a loaded UML guest, while the installing charon waits and its allocated
+# SPI may expire (seen: the client then deleted its new CHILD_SA). Do that once up front with a throw-away state
+# per pair used here, in the root namespace (the crypto API is global).
+K20=0x0102030405060708090a0b0c0d0e0f1011121314 K24=0x0102030405060708090a0b0c0d0e0f101112131415161718
+K32=0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20
+K64=${K32}0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20
+# In the background, while the charons start (they need as long); phase 1 waits for it.
+WARM_DONE=$(ns_dir srv)/crypto-warm.done
+(
+  t0=$(now_cs) spi=256
+  for pair in "hmac(sha1) $K20 96 cbc(aes) $K32" "hmac(sha256) $K32 128 cbc(aes) $K32" \
+              "hmac(sha512) $K64 256 cbc(aes) $K32" "hmac(sha1) $K20 96 cbc(des3_ede) $K24"; do
+    set -- $pair
+    spi=$((spi + 1))
+    ip xfrm state add src 198.51.100.1 dst 198.51.100.2 proto esp spi $spi mode transport \
+      auth-trunc "$1" "$2" "$3" enc "$4" "$5" || fail "warming up the kernel's $1 + $4"
+  done
+  ip xfrm state flush
+  log "kernel crypto instances for the SAs ready in $(( ($(now_cs) - t0) * 10 )) ms"
+  : >"$WARM_DONE"
+) &
 
 # ---- phase 1: default proposal set
 t0=$(now_cs)
@@ -249,6 +284,7 @@ for n in $CLIENT_NS; do
   fi
 done
 
+wait_for 60 test -e "$WARM_DONE" || fail "kernel crypto warm-up did not finish within 60 s"
 t0=$(now_cs)
 start_initiate win winecp mac android tdes
 # Windows: the server prefers aes256-sha1-modp2048 among what the client offers.
