@@ -10,6 +10,9 @@
   counter NAME               ppp.counters[NAME]
   drop NAME                  l2tp.drops[NAME] (0 when absent)
   path KEY[.KEY...]          any value by path (list indexes allowed)
+  user_json NAME FIELD       FIELD of NAME's session as JSON ("-" when there is no such session)
+  tunnels_from IP [STATE]    L2TP tunnels whose peer address is IP (in any state, or in STATE)
+  validate SCHEMA_FILE       prints "valid" (exit 0) or the first schema violation (exit 1)
 """
 import json
 import sys
@@ -46,6 +49,27 @@ def main(argv):
         for k in argv[2].split("."):
             v = v[int(k)] if isinstance(v, list) else v.get(k)
         print(json.dumps(v) if isinstance(v, (dict, list)) else v)
+    elif q == "user_json":
+        for x in sessions:
+            if x.get("user") == argv[2]:
+                print(json.dumps(x.get(argv[3]), sort_keys=True))
+                return 0
+        print("-")
+    elif q == "tunnels_from":
+        all_tunnels = s.get("l2tp", {}).get("tunnels", [])
+        print(sum(1 for t in all_tunnels if t.get("peer", "").rsplit(":", 1)[0] == argv[2] and
+                  (len(argv) < 4 or t.get("state") == argv[3])))
+    elif q == "validate":
+        import jsonschema  # python3-jsonschema; only this query needs it
+
+        with open(argv[2]) as f:
+            schema = json.load(f)
+        try:
+            jsonschema.validate(s, schema)
+        except jsonschema.ValidationError as e:
+            print("invalid at /%s: %s" % ("/".join(str(p) for p in e.absolute_path), e.message))
+            return 1
+        print("valid")
     else:
         print(__doc__, file=sys.stderr)
         return 2
