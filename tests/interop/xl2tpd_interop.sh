@@ -66,6 +66,17 @@ listen = 127.0.0.1
 port = 1701
 secret = $ssecret
 hide_avps = $hide
+[ipsec]
+# L2TP alone: xl2tpd here has no IPsec in front of it (RFC 3193 admission is tested in tests/daemon and UML)
+required = no
+[firewall]
+manage = no
+[control]
+socket = $W/$name-control.sock
+[server]
+runtime_dir = $W/run
+[users]
+file = $W/users
 EOC
   "$DAEMON" -c "$W/$name.conf" > "$log" 2>&1 &
   dpid=$!
