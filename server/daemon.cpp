@@ -101,7 +101,7 @@ bool Daemon::setup_firewall(std::string& error) {
     error = "firewall (" + std::string(to_string(backend)) + "): " + ok.error();
     return false;
   }
-  log::info("event=firewall_installed backend=" + std::string(to_string(backend)) + " pool=" + fc.pool_cidr);
+  log::debug("event=firewall_plan pool=" + fc.pool_cidr);  // FirewallManager logs the install itself
   return true;
 }
 
@@ -235,8 +235,7 @@ int Daemon::run() {
   if (sessions_) sessions_->kill_all();
   if (ipsec_) ipsec_->stop();
   if (firewall_.installed()) {
-    firewall_.remove();
-    log::info("event=firewall_removed");
+    firewall_.remove();  // logs event=firewall_removed
   }
   log::info("event=stopped");
   return 0;
