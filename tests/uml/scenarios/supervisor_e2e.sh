@@ -367,6 +367,7 @@ else
   fail "1: ios: NAT-T not as expected: $(qs user_json u-ios ipsec)"; ip -n srv xfrm state list src $NAT_IP
 fi
 schema_rc=$(qs validate "$SCHEMA")
+cp "$SNAP" "$UML_OUT/status.json" 2>/dev/null  # tests/demo.sh prints it: /status with the four clients connected
 check "1: /status with four sessions is valid against docs/status.schema.json ($schema_rc)" [ "$schema_rc" = valid ]
 for n in $CLIENTS; do
   ip -n $n route add 198.51.100.0/24 dev ppp0 2>/dev/null
