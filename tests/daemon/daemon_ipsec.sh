@@ -157,6 +157,29 @@ fi
 wait $ppid 2>/dev/null
 kill -TERM "$DPID"; wait "$DPID"
 
+# --- ipsec.charon = system: a charon that is already running (as charon-systemd would be) is used, not replaced;
+# on SIGTERM our connection and secret are unloaded and that charon keeps running
+printf 'charon {\n  port = 5600\n  port_nat_t = 5601\n  load = nonce pem x509 constraints openssl kernel-netlink socket-default vici\n  plugins { vici { socket = unix://%s/system.vici } }\n}\n' "$W" >"$W/system-strongswan.conf"
+STRONGSWAN_CONF="$W/system-strongswan.conf" /usr/lib/ipsec/charon >"$W/system-charon.log" 2>&1 &
+SYS=$!
+wait_for 30 test -S "$W/system.vici"
+write_conf yes
+sed -i "s|^charon = embedded|charon = system\nsystem_vici_socket = $W/system.vici|" "$W/l2tpvpnd.conf"
+start
+conns() { swanctl --list-conns --uri "unix://$W/system.vici" 2>/dev/null; }
+if wait_for 30 q_is 's["ipsec"]["charon"] + " " + s["ipsec"]["link"]' "system ready" && conns | grep -q '^l2tpvpn:'; then
+  pass "ipsec.charon = system: the running charon is used and got our connection (charon_pid of our own: $(q 's["ipsec"]["charon_pid"]'))"
+else
+  fail "system charon not used"; tail -n 20 "$W/daemon.log"
+fi
+kill -TERM "$DPID"; wait "$DPID"; rc=$?
+if [ $rc -eq 0 ] && kill -0 $SYS 2>/dev/null && ! conns | grep -q '^l2tpvpn:'; then
+  pass "SIGTERM with a system charon: our connection unloaded, that charon still running"
+else
+  fail "system charon after SIGTERM: exit $rc, conns: $(conns | head -n 3)"
+fi
+kill -TERM $SYS; wait $SYS 2>/dev/null
+
 echo "$PASSES passed, $FAILS failed"
 if [ $FAILS -ne 0 ]; then
   echo "----- daemon log (tail)"; tail -n 60 "$W/daemon.log"
