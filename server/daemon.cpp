@@ -92,6 +92,9 @@ bool Daemon::setup_firewall(std::string& error) {
   fc.masquerade = config_.firewall.masquerade;
   fc.client_to_client = config_.firewall.client_to_client;
   fc.clamp_mss = config_.firewall.clamp_mss;
+  std::error_code ec;
+  std::filesystem::create_directories(config_.runtime_dir, ec);
+  firewall_.set_state_file(config_.runtime_dir + "/ip_forward.saved");
   auto plan = build_plan(backend, fc);
   if (!plan) {
     error = config_.path + ": firewall: " + plan.error();

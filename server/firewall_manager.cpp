@@ -1,5 +1,6 @@
 #include "server/firewall_manager.hpp"
 
+#include <cstdio>
 #include <fstream>
 
 #include "server/log.hpp"
@@ -83,7 +84,9 @@ Status<std::string> FirewallManager::install(const FirewallPlan& plan, bool enab
   }
   plan_ = plan;
   if (enable_forwarding) {
-    saved_forwarding_ = read_file(kForwardingPath);
+    std::optional<std::string> from_crash = state_file_.empty() ? std::nullopt : read_file(state_file_.c_str());
+    saved_forwarding_ = from_crash ? from_crash : read_file(kForwardingPath);
+    if (!from_crash && saved_forwarding_ && !state_file_.empty()) std::ofstream(state_file_) << *saved_forwarding_;
     std::ofstream(kForwardingPath) << "1\n";
   }
   log::info("event=firewall_installed backend=" + std::string(to_string(plan.backend)));
@@ -95,6 +98,7 @@ void FirewallManager::remove() {
   (void)run_tables(*plan_, false);
   if (saved_forwarding_) std::ofstream(kForwardingPath) << *saved_forwarding_ << "\n";
   saved_forwarding_.reset();
+  if (!state_file_.empty()) std::remove(state_file_.c_str());
   log::info("event=firewall_removed backend=" + std::string(to_string(plan_->backend)));
   plan_.reset();
 }

@@ -23,11 +23,15 @@ class FirewallManager {
   // Removes what install() added. Safe to call twice, and on a plan that was never installed.
   void remove();
   bool installed() const { return plan_.has_value(); }
+  // Where the original net.ipv4.ip_forward is kept while we run, so that a daemon restarted after a crash
+  // restores the administrator's value, not the 1 its killed predecessor wrote. Empty: memory only.
+  void set_state_file(std::string path) { state_file_ = std::move(path); }
 
  private:
   Status<std::string> run_tables(const FirewallPlan& plan, bool install_side);
   std::optional<FirewallPlan> plan_;
   std::optional<std::string> saved_forwarding_;
+  std::string state_file_;
 };
 
 }  // namespace l2tpvpn
