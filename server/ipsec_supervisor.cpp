@@ -1,16 +1,14 @@
 #include "server/ipsec_supervisor.hpp"
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "ppp/atomic_file.hpp"
 #include "server/log.hpp"
 #include "server/xfrm_purge.hpp"
 
@@ -57,15 +55,16 @@ Result<ipsec::ProfileConfig, std::string> profile_from_config(const DaemonConfig
   if (p.psk.empty()) {
     const std::string& path = config.ipsec.psk_file;
     if (path.empty()) return unexpected(config.path + ": ipsec.psk: no pre-shared key (ipsec.psk or ipsec.psk_file)");
-    struct stat st{};
-    if (stat(path.c_str(), &st) != 0)
-      return unexpected(path + ": cannot read the pre-shared key (ipsec.psk_file): " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) return unexpected(path + ": ipsec.psk_file is not a regular file");
-    if (st.st_mode & (S_IRWXG | S_IRWXO))
-      return unexpected(path + ": ipsec.psk_file must not be accessible by group or others (chmod 600)");
+    // ppp::read_file refuses a file group or others can access, or that someone else owns (a secret).
+    auto text = ppp::read_file(path, /*require_private=*/true);
+    if (!text) {
+      if (text.error().operation == "permissions")
+        return unexpected(path + ": ipsec.psk_file must not be accessible by group or others (chmod 600): " +
+                          text.error().to_string());
+      return unexpected(path + ": cannot read the pre-shared key (ipsec.psk_file): " + text.error().to_string());
+    }
     // The whole file, trailing CR/LF removed (what l2tpvpnctl client-setup prints from it too).
-    std::ifstream in(path, std::ios::binary);
-    p.psk.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    p.psk = *text;
     while (!p.psk.empty() && (p.psk.back() == '\r' || p.psk.back() == '\n')) p.psk.pop_back();
     if (p.psk.empty()) return unexpected(path + ": ipsec.psk_file is empty");
   }
@@ -79,24 +78,17 @@ Result<ipsec::ProfileConfig, std::string> profile_from_config(const DaemonConfig
 
 IpsecSupervisor::IpsecSupervisor(asio::io_context& io, const DaemonConfig& config, l2tp::Endpoint& endpoint,
                                  L2tpDriver& driver)
-    : io_(io),
-      config_(config),
-      endpoint_(endpoint),
-      driver_(driver),
-      restart_timer_(io),
-      sd_(io),
-      timer_(io) {}
+    : io_(io), config_(config), endpoint_(endpoint), driver_(driver), restart_timer_(io), sd_(io), timer_(io) {}
 
-IpsecSupervisor::~IpsecSupervisor() { stop(); }
+IpsecSupervisor::~IpsecSupervisor() {
+  stop();
+}
 
 const char* IpsecSupervisor::mode_name() const {
   switch (mode_) {
-    case Mode::kSystem:
-      return "system";
-    case Mode::kEmbedded:
-      return "embedded";
-    case Mode::kNone:
-      break;
+    case Mode::kSystem: return "system";
+    case Mode::kEmbedded: return "embedded";
+    case Mode::kNone: break;
   }
   return "none";
 }
@@ -126,7 +118,8 @@ Status<std::string> IpsecSupervisor::start() {
     o.log_level = config_.log_level == log::Level::kDebug ? 1 : 0;
     charon_ = std::make_unique<ipsec::EmbeddedCharon>(o);
     auto started = charon_->start();
-    if (!started && started.error().kind == ipsec::CharonError::Kind::kAlreadyRunning && is_charon(started.error().pid)) {
+    if (!started && started.error().kind == ipsec::CharonError::Kind::kAlreadyRunning &&
+        is_charon(started.error().pid)) {
       // A charon of an earlier l2tpvpnd that was killed: its SAs belong to tunnels nobody serves any more.
       pid_t stale = started.error().pid;
       log::warn("event=stale_charon pid=" + std::to_string(stale) + " action=stop");
@@ -141,8 +134,8 @@ Status<std::string> IpsecSupervisor::start() {
     if (!started) return unexpected("embedded charon: " + started.error().to_string());
     backoff_.on_started(std::chrono::steady_clock::now());
     socket = ic.embedded_vici_socket;
-    log::info("event=charon_started mode=embedded pid=" + std::to_string(charon_->pid()) + " conf=" +
-              charon_->config_path());
+    log::info("event=charon_started mode=embedded pid=" + std::to_string(charon_->pid()) +
+              " conf=" + charon_->config_path());
   }
 
   vici::ClientOptions co;
@@ -205,26 +198,9 @@ void IpsecSupervisor::arm() {
     sd_.assign(client_->fd(), ec);
     if (ec) log::error("event=vici_watch_failed error=\"" + ec.message() + "\"");
   }
-  if (sd_.is_open() && !reading_) {
-    reading_ = true;
-    sd_.async_wait(asio::posix::descriptor_base::wait_read, [this, g = generation_](boost::system::error_code ec) {
-      if (g != generation_ || stopped_) return;
-      reading_ = false;
-      if (ec == asio::error::operation_aborted) return;
-      client_->on_readable(vici::Clock::now());
-      after_activity();
-    });
-  }
-  if (sd_.is_open() && !writing_ && client_->wants_write()) {
-    writing_ = true;
-    sd_.async_wait(asio::posix::descriptor_base::wait_write, [this, g = generation_](boost::system::error_code ec) {
-      if (g != generation_ || stopped_) return;
-      writing_ = false;
-      if (ec == asio::error::operation_aborted) return;
-      client_->on_writable(vici::Clock::now());
-      after_activity();
-    });
-  }
+  if (sd_.is_open() && !reading_) watch(asio::posix::descriptor_base::wait_read, reading_, &vici::Client::on_readable);
+  if (sd_.is_open() && !writing_ && client_->wants_write())
+    watch(asio::posix::descriptor_base::wait_write, writing_, &vici::Client::on_writable);
   if (auto d = client_->next_deadline()) {
     timer_.expires_at(*d);
     timer_.async_wait([this](boost::system::error_code ec) {
@@ -235,6 +211,18 @@ void IpsecSupervisor::arm() {
   } else {
     timer_.cancel();
   }
+}
+
+void IpsecSupervisor::watch(asio::posix::descriptor_base::wait_type what, bool& pending,
+                            void (vici::Client::*ready)(vici::TimePoint)) {
+  pending = true;
+  sd_.async_wait(what, [this, &pending, ready, g = generation_](boost::system::error_code ec) {
+    if (g != generation_ || stopped_) return;  // a wait on a descriptor of an earlier connection
+    pending = false;
+    if (ec == asio::error::operation_aborted) return;
+    ((*client_).*ready)(vici::Clock::now());
+    after_activity();
+  });
 }
 
 void IpsecSupervisor::after_activity() {
@@ -301,7 +289,8 @@ void IpsecSupervisor::on_child_exit() {
   if (!exit) return;
   auto at = backoff_.on_exited(std::chrono::steady_clock::now());
   log::error("event=charon_exited " + exit->to_string() + " restart_in_ms=" +
-             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(at - std::chrono::steady_clock::now()).count()));
+             std::to_string(
+                 std::chrono::duration_cast<std::chrono::milliseconds>(at - std::chrono::steady_clock::now()).count()));
   // A charon that died without deleting its SAs (SIGKILL, crash) leaves them and their policies in the kernel;
   // remove those of the peers the registry still lists before a new charon starts (server/xfrm_purge.hpp).
   if (auto known = registry_.all(); !known.empty()) {

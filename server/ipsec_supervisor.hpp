@@ -82,6 +82,9 @@ class IpsecSupervisor {
 
  private:
   void arm();
+  // One wait for readability or writability of the VICI socket; `pending` is reading_ or writing_.
+  void watch(boost::asio::posix::descriptor_base::wait_type what, bool& pending,
+             void (vici::Client::*ready)(vici::TimePoint));
   void after_activity();
   void reconcile();
   void restart_charon();
