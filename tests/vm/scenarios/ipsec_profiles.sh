@@ -1,12 +1,12 @@
-# ipsec_profiles: our IKEv1 profile against each OS's proposal set, with real SAs in the UML kernel.
+# ipsec_profiles: our IKEv1 profile against each OS's proposal set, with real SAs in Debian's kernel (qemu guest).
 #
-# srv (192.0.2.1) runs tests/uml/ipsec_probe: the embedded charon (ipsec::EmbeddedCharon, our rendered
+# srv (192.0.2.1) runs tests/vm/ipsec_probe: the embedded charon (ipsec::EmbeddedCharon, our rendered
 # strongswan.conf and plugin list) + vici::Client + CharonLink + SaRegistry, queried over a unix socket
 # (`ipsec_probe query SOCK find IP PORT` prints SaRegistry::find() as JSON). The clients are IKEv1 main-mode PSK
 # initiators in transport mode for udp/1701, each restricted to one OS's proposals, driven by swanctl. They run in
 # a charon of their own (private strongswan.conf via STRONGSWAN_CONF, vici socket and pid file in the namespace's
 # own /run): one charon in `cli` for the five directly connected clients, each a connection with its own local
-# address (every charon start costs 5-20 s in UML), and one in `natc`:
+# address (a charon start can cost 5-20 s in a slow guest), and one in `natc`:
 #   win     192.0.2.11  Windows 10/11: AES-256/128-SHA1-MODP2048, ECP256, 3DES fallback; ESP AES-256/128-SHA1
 #   winecp  192.0.2.12  Windows with only AES-128-SHA1-ECP256 / ESP AES-128-SHA1
 #   mac     192.0.2.13  macOS/iOS: AES-256-SHA256-MODP2048 first; ESP AES-256/128-SHA1; ephemeral L2TP port
@@ -23,10 +23,10 @@
 # expected algorithms; a UDP datagram to port 1701 raises the inbound SA's packet counter, and the registry's
 # counters after a refresh.
 
-PROBE=$UML_BUILD/tests/uml/ipsec_probe
+PROBE=$VM_BUILD/tests/vm/ipsec_probe
 CHARON=/usr/lib/ipsec/charon
 SRV_IP=192.0.2.1 NAT_IP=192.0.2.20
-PSK=uml-test-psk-l2tp-1701
+PSK=vm-test-psk-l2tp-1701
 CTL=$(ns_dir srv)/probe.ctl
 CLIENT_NS="cli natc"
 ns_of() { case $1 in natc) echo natc ;; *) echo cli ;; esac; }
@@ -38,7 +38,7 @@ jqt() { jq -en "input | ($1)" ${2:+"$2"} 2>/dev/null; }
 link_ready() { q status | jqt '.link == "ready"'; }
 
 # ---- client side: a charon per namespace, configured with swanctl. swanctl loads only pem: with PSKs it needs
-# no crypto, and initialising openssl costs seconds per swanctl start in UML.
+# no crypto, and initialising openssl costs seconds per swanctl start in a slow guest.
 client_conf() {
   _d=$(ns_dir "$1")
   cat >"$_d/strongswan.conf" <<EOF
@@ -117,7 +117,7 @@ packets_above() { _p=$(xfrm_packets "$1" "$2" "$3"); [ -n "$_p" ] && [ "$_p" -gt
 no_xfrm_state() { [ -z "$(ip -n "$1" xfrm state list)" ]; }
 no_xfrm_state_for() { [ -z "$(ip -n srv xfrm state list src "$1")" ] && [ -z "$(ip -n srv xfrm state list dst "$1")" ]; }
 
-# Initiations run in the background, several at once (most of an IKE exchange is waiting in UML): start_initiate
+# Initiations run in the background, several at once (most of an IKE exchange is waiting in a slow guest): start_initiate
 # NAME... starts swanctl --initiate for each; initiate_rc NAME waits for its exit status.
 start_initiate() {
   for _n in "$@"; do
@@ -146,7 +146,7 @@ connect_case() {
   _retry=
   if ! wait_for 20 sa_matches "$_peer" "$_port" "$_filter" &&
      grep -q "closing expired CHILD_SA $_cn{" "$(ns_dir "$(ns_of "$_cn")")/log/charon.log"; then
-    # Seen once on a heavily loaded host: the UML guest stalled while the client charon installed its SAs, the
+    # Seen once on a heavily loaded host: the guest stalled while the client charon installed its SAs, the
     # kernel expired the client's allocated SPI, and the client deleted its brand-new CHILD_SA (the server and
     # the registry followed correctly). That is the test client's trouble, not ours: one more initiation, said so.
     log "$_cn: the client charon expired its own CHILD_SA (stalled guest); initiating once more"
@@ -218,7 +218,7 @@ fi
 
 # The first SA with a given cipher/integrity pair makes the kernel instantiate its crypto templates
 # (echainiv(authenc(hmac(sha1),cbc(aes))), ...), asking modprobe for each name it does not know yet: several
-# process starts, which take seconds in a loaded UML guest, while the installing charon waits and its allocated
+# process starts, which take seconds in a loaded guest, while the installing charon waits and its allocated
 # SPI may expire (seen: the client then deleted its new CHILD_SA). Do that once up front with a throw-away state
 # per pair used here, in the root namespace (the crypto API is global).
 K20=0x0102030405060708090a0b0c0d0e0f1011121314 K24=0x0102030405060708090a0b0c0d0e0f101112131415161718
@@ -404,5 +404,5 @@ wait_exit 30 "$PROBE_PID"
 for n in $CLIENT_NS; do ip netns pids $n | xargs -r kill -TERM 2>/dev/null; done
 # Every namespace's logs (charons, swanctl output) next to the scenario log, for reading on the host.
 for n in srv $CLIENT_NS; do
-  mkdir -p "$UML_OUT/ipsec_profiles/$n" && cp "$(ns_dir $n)"/log/* "$UML_OUT/ipsec_profiles/$n/" 2>/dev/null
+  mkdir -p "$VM_OUT/ipsec_profiles/$n" && cp "$(ns_dir $n)"/log/* "$VM_OUT/ipsec_profiles/$n/" 2>/dev/null
 done

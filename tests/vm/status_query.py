@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reads l2tpvpnd's /status JSON on stdin and prints one answer, for the UML scenarios' shell checks.
+"""Reads l2tpvpnd's /status JSON on stdin and prints one answer, for the VM scenarios' shell checks.
 
   up                         sessions in state "up"
   sessions                   all sessions

@@ -1,4 +1,4 @@
-// ipsec_probe: the IPsec half of l2tpvpnd, alone, for the UML scenario ipsec_profiles (and for poking at by
+// ipsec_probe: the IPsec half of l2tpvpnd, alone, for the VM scenario ipsec_profiles (and for poking at by
 // hand). It does what the daemon will do: start the embedded charon (ipsec::EmbeddedCharon), connect the VICI
 // client, load the L2TP/IPsec profile through CharonLink, keep the SaRegistry in sync, and restart charon with
 // back-off if it dies. It answers questions about the registry on a unix socket.
@@ -179,7 +179,7 @@ class Probe {
     vici::ClientOptions o;
     o.socket_path = socket;
     o.initial_backoff = 100ms;
-    o.max_backoff = 1000ms;  // charon starts slowly in UML; keep probing often
+    o.max_backoff = 1000ms;  // charon starts slowly in a TCG guest; keep probing often
     o.request_timeout = 20s;
     return o;
   }

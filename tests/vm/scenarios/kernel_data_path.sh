@@ -1,12 +1,12 @@
 # kernel_data_path: the PPPoL2TP data plane (server/kernel) without the L2TP control plane.
 #
-# Two namespaces, srv (192.0.2.1) and cli (192.0.2.2), each run tests/uml/pppol2tp_pair: it creates that side's
+# Two namespaces, srv (192.0.2.1) and cli (192.0.2.2), each run tests/vm/pppol2tp_pair: it creates that side's
 # kernel tunnel and session through PppoL2tpDataPlane and starts the real pppd on the session socket with
 # pppol2tp.so. The IDs mirror each other, which is all the kernel needs to carry data; no L2TP control message is
 # exchanged. srv is the LNS (MS-CHAPv2 required, 10.99.0.1:10.99.0.10), cli the client.
 
-PAIR=$UML_BUILD/tests/uml/pppol2tp_pair
-UNIT=$UML_BUILD/tests/kernel_pppol2tp_data_plane_test
+PAIR=$VM_BUILD/tests/vm/pppol2tp_pair
+UNIT=$VM_BUILD/tests/kernel_pppol2tp_data_plane_test
 SRV_IP=192.0.2.1 CLI_IP=192.0.2.2
 PPP_COMMON="noccp nodefaultroute mtu 1400 mru 1400 debug"
 
@@ -37,9 +37,9 @@ if [ -x "$UNIT" ]; then
   ok=0
   for t in $KERNEL_TESTS; do echo "$out" | grep -q "^\[       OK \] PppoL2tpDataPlaneTest.$t " && ok=$((ok + 1)); done
   if [ $rc -eq 0 ] && [ $ok -eq 3 ]; then
-    pass "kernel_pppol2tp_data_plane_test in UML: loopback tunnel/session lifecycle, control messages on the tunnel socket, stale-tunnel detection"
+    pass "kernel_pppol2tp_data_plane_test in the guest: loopback tunnel/session lifecycle, control messages on the tunnel socket, stale-tunnel detection"
   else
-    fail "kernel_pppol2tp_data_plane_test in UML (exit $rc, $ok of 3 kernel tests ran OK)"; echo "$out" | tail -n 30
+    fail "kernel_pppol2tp_data_plane_test in the guest (exit $rc, $ok of 3 kernel tests ran OK)"; echo "$out" | tail -n 30
   fi
 else
   fail "no $UNIT (build the target kernel_pppol2tp_data_plane_test)"

@@ -2,7 +2,7 @@
 #
 # srv (192.0.2.1) runs l2tpvpnd (kernel PPPoL2TP data path, then the pty fallback); cli (192.0.2.2) runs xl2tpd
 # instances as LACs, each of whose sessions gets its own client pppd (MS-CHAPv2, one VPN user per session):
-#   x0       tests/uml/l2tp_lac: one tunnel with 20 sessions (u02..u21), a client pppd on each
+#   x0       tests/vm/l2tp_lac: one tunnel with 20 sessions (u02..u21), a client pppd on each
 #   x1..x19  one tunnel and one session each (u01, u22..u39), from UDP ports 1702..1720
 # So 20 tunnels and 39 sessions are up at once. The pool holds exactly 39 addresses, so a session that ends must
 # give its address back for the next one to get any.
@@ -18,15 +18,15 @@
 
 # PPP_STAGES (boot.sh --env PPP_STAGES=BC): run only those stages (debugging); default all.
 want() { case ${PPP_STAGES:-ABCDEFGH} in *$1*) return 0 ;; esac; return 1; }
-# Every log of both namespaces is copied to the host ($UML_OUT/ppp_sessions-logs) at the end.
+# Every log of both namespaces is copied to the host ($VM_OUT/ppp_sessions-logs) at the end.
 save_logs() {
-  mkdir -p "$UML_OUT/ppp_sessions-logs" && cp -r "$SD/log" "$UML_OUT/ppp_sessions-logs/srv" &&
-    cp -r "$CD/log" "$UML_OUT/ppp_sessions-logs/cli"
+  mkdir -p "$VM_OUT/ppp_sessions-logs" && cp -r "$SD/log" "$VM_OUT/ppp_sessions-logs/srv" &&
+    cp -r "$CD/log" "$VM_OUT/ppp_sessions-logs/cli"
 }
 
-D=$UML_BUILD/l2tpvpnd
-PLUGIN=$UML_BUILD/l2tpvpn.so
-Q=$UML_ROOT/tests/uml/status_query.py
+D=$VM_BUILD/l2tpvpnd
+PLUGIN=$VM_BUILD/l2tpvpn.so
+Q=$VM_ROOT/tests/vm/status_query.py
 SRV_IP=192.0.2.1 CLI_IP=192.0.2.2
 
 ns_add srv $SRV_IP/24 && ns_add cli $CLI_IP/24 || fail "namespaces"
@@ -204,13 +204,13 @@ kill -TERM "$PID_xnew"; wait_exit 15 "$PID_xnew"
 fi
 if want C; then
 # --- C. 20 tunnels, 20 sessions in one of them
-# x0 is tests/uml/l2tp_lac (xl2tpd cannot place two calls in one tunnel): one tunnel, 20 calls, a client pppd
+# x0 is tests/vm/l2tp_lac (xl2tpd cannot place two calls in one tunnel): one tunnel, 20 calls, a client pppd
 # on each (u02..u21).
 for k in $(seq 1 20); do
   lac x "u$(printf %02d $((k + 1)))" >/dev/null
   cp "$CD/etc/u$(printf %02d $((k + 1))).options" "$CD/etc/lac-$(printf %02d "$k").options"
 done
-ns_spawn cli "$CD/log/x0.log" "$UML_BUILD/tests/uml/l2tp_lac" --peer $SRV_IP --bind $CLI_IP --sessions 20 \
+ns_spawn cli "$CD/log/x0.log" "$VM_BUILD/tests/vm/l2tp_lac" --peer $SRV_IP --bind $CLI_IP --sessions 20 \
   --options "$CD/etc/lac-{i}.options"
 PID_x0=$SPAWNED_PID
 for k in $(seq 2 19); do
@@ -223,9 +223,9 @@ if wait_for 180 q_is 39 up; then
 else
   fail "only $(q up) of 39 sessions up"; DUMP_LINES=20 dump srv
 fi
-status >"$UML_OUT/status.json" 2>/dev/null  # tests/demo.sh shows it
+status >"$VM_OUT/status.json" 2>/dev/null  # tests/demo.sh shows it
 schema_ok() { python3 -c 'import json, sys, jsonschema
-jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$UML_OUT/status.json" "$UML_ROOT/docs/status.schema.json"; }
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$VM_OUT/status.json" "$VM_ROOT/docs/status.schema.json"; }
 check "status JSON with 39 sessions valid against docs/status.schema.json" schema_ok
 check "20 L2TP tunnels established" q_is 20 tunnels
 check "20 sessions in one tunnel (x0, l2tp_lac)" q_is 20 max_per_tunnel

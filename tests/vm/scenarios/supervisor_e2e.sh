@@ -27,12 +27,12 @@
 
 want() { case ${E2E_STAGES:-1234567} in *$1*) return 0 ;; esac; return 1; }
 
-D=$UML_BUILD/l2tpvpnd
-CTL=$UML_BUILD/l2tpvpnctl
-PLUGIN=$UML_BUILD/l2tpvpn.so
-PROBE=$UML_BUILD/tests/interop/l2tp_probe
-Q=$UML_ROOT/tests/uml/status_query.py
-SCHEMA=$UML_ROOT/docs/status.schema.json
+D=$VM_BUILD/l2tpvpnd
+CTL=$VM_BUILD/l2tpvpnctl
+PLUGIN=$VM_BUILD/l2tpvpn.so
+PROBE=$VM_BUILD/tests/interop/l2tp_probe
+Q=$VM_ROOT/tests/vm/status_query.py
+SCHEMA=$VM_ROOT/docs/status.schema.json
 CHARON=/usr/lib/ipsec/charon
 SRV_IP=192.0.2.1 NAT_IP=192.0.2.20 ROGUE_IP=192.0.2.66 FAR_IP=198.51.100.2 SRV_FAR_IP=198.51.100.1
 PSK=e2e-psk-l2tp-over-ipsec-1701
@@ -73,7 +73,7 @@ ike_expect() {
 # ---- helpers
 # (no `-T`: busybox-static 1.35's wget segfaults with it)
 status() { ip netns exec srv busybox wget -q -O- http://127.0.0.1:8171/status 2>/dev/null; }
-# snap: one /status into $SNAP (each wget + python start costs a lot in UML); qs queries the snapshot.
+# snap: one /status into $SNAP (each wget + python start costs a lot in a TCG guest); qs queries the snapshot.
 SNAP=$SD/status.json
 snap() { status >"$SNAP.new" && [ -s "$SNAP.new" ] && mv "$SNAP.new" "$SNAP"; }
 qs() { python3 "$Q" "$@" <"$SNAP" 2>/dev/null; }
@@ -104,11 +104,11 @@ link_ready() { q_is ready path ipsec.link; }
 save_logs() {
   for n in srv far rogue nat $CLIENTS; do
     [ -d "$(ns_dir $n)/log" ] || continue
-    mkdir -p "$UML_OUT/supervisor_e2e-logs/$n" && cp -r "$(ns_dir $n)"/log/. "$UML_OUT/supervisor_e2e-logs/$n/" 2>/dev/null
+    mkdir -p "$VM_OUT/supervisor_e2e-logs/$n" && cp -r "$(ns_dir $n)"/log/. "$VM_OUT/supervisor_e2e-logs/$n/" 2>/dev/null
   done
-  cp "$CONF" "$SNAP" "$UML_OUT/supervisor_e2e-logs/srv/" 2>/dev/null
-  ip -n srv -s xfrm state >"$UML_OUT/supervisor_e2e-logs/srv/xfrm-state.final" 2>&1
-  ip -n srv xfrm policy >"$UML_OUT/supervisor_e2e-logs/srv/xfrm-policy.final" 2>&1
+  cp "$CONF" "$SNAP" "$VM_OUT/supervisor_e2e-logs/srv/" 2>/dev/null
+  ip -n srv -s xfrm state >"$VM_OUT/supervisor_e2e-logs/srv/xfrm-state.final" 2>&1
+  ip -n srv xfrm policy >"$VM_OUT/supervisor_e2e-logs/srv/xfrm-policy.final" 2>&1
 }
 
 # ---- client side: charon + swanctl (the technique of ipsec_profiles), xl2tpd + pppd (that of ppp_sessions)
@@ -242,7 +242,7 @@ all_up() { for _n in "$@"; do client_up "$_n" || return 1; done; }
 
 # ===================== topology =====================
 # Netfilter modules the firewall plan needs beyond init's list (the kernel would autoload them, one by one).
-/tmp/modprobe -a iptable_mangle xt_TCPMSS xt_conntrack nf_conntrack 2>/dev/null
+vm_modprobe iptable_mangle xt_TCPMSS xt_conntrack nf_conntrack 2>/dev/null
 ns_add srv $SRV_IP/24 || fail "namespace srv"
 ns_add windows 192.0.2.11/24 && ns_add macos 192.0.2.13/24 && ns_add android 192.0.2.14/24 || fail "client namespaces"
 ns_add nat $NAT_IP/24 && ns_add rogue $ROGUE_IP/24 || fail "namespaces nat, rogue"
@@ -367,7 +367,7 @@ else
   fail "1: ios: NAT-T not as expected: $(qs user_json u-ios ipsec)"; ip -n srv xfrm state list src $NAT_IP
 fi
 schema_rc=$(qs validate "$SCHEMA")
-cp "$SNAP" "$UML_OUT/status.json" 2>/dev/null  # tests/demo.sh prints it: /status with the four clients connected
+cp "$SNAP" "$VM_OUT/status.json" 2>/dev/null  # tests/demo.sh prints it: /status with the four clients connected
 check "1: /status with four sessions is valid against docs/status.schema.json ($schema_rc)" [ "$schema_rc" = valid ]
 for n in $CLIENTS; do
   ip -n $n route add 198.51.100.0/24 dev ppp0 2>/dev/null

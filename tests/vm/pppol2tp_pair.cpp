@@ -1,4 +1,4 @@
-// One side of a kernel L2TP data path without the L2TP control plane, for the UML scenarios.
+// One side of a kernel L2TP data path without the L2TP control plane, for the VM scenarios.
 //
 // Once both ends have a PPPoL2TP tunnel and session whose IDs mirror each other, the kernel carries data messages
 // between them; no control message is needed for that. So running this once per network namespace, with

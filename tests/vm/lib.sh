@@ -1,15 +1,19 @@
-# Helpers for UML scenarios (POSIX sh; sourced by init.sh, so every scenario has them).
+# Helpers for the VM scenarios (POSIX sh; sourced by init.sh, so every scenario has them).
 #
 # Topology: the guest's root network namespace is the "internet": a bridge named `internet`. Each endpoint
 # is a network namespace attached to it by a veth pair (eth0 inside, v-<ns> on the bridge). Each namespace also
-# has a directory /tmp/uml/<ns> with its own run/ and etc-ppp/: ns_exec binds them over /run and /etc/ppp
+# has a directory /tmp/vm/<ns> with its own run/ and etc-ppp/: ns_exec binds them over /run and /etc/ppp
 # (`ip netns exec` gives every command a private mount namespace, so the binds are seen by that command and its
 # children only; the directories persist, so pid files and secrets survive between commands).
 #
-# Timing: process start-up is slow in UML (0.2-0.4 s for some tools), so every wait has a deadline on the clock
-# (/proc/uptime), never a count of loop iterations.
+# Timing: under TCG (no KVM) the guest computes 6-10x and starts processes 15-30x slower than the host, so every
+# wait has a deadline on the clock (/proc/uptime), never a count of loop iterations.
 
-UML_NS_ROOT=/tmp/uml
+VM_NS_ROOT=/tmp/vm
+
+# vm_modprobe MODULE...: load modules from the guest kernel's own tree (init.sh mounts it; one call for many is
+# much cheaper than one each).
+vm_modprobe() { /run/modprobe -a "$@"; }
 
 # Monotonic time in centiseconds (uptime has two decimals). `read` is a builtin: no process per call.
 now_cs() {
@@ -71,7 +75,7 @@ internet_up() {
   ip link add name internet type bridge && ip link set internet up
 }
 
-ns_dir() { echo "$UML_NS_ROOT/$1"; }
+ns_dir() { echo "$VM_NS_ROOT/$1"; }
 
 # ns_add NAME ADDR/PREFIX: a namespace on the internet bridge with eth0 = ADDR, lo up, and its private dirs.
 # /etc/ppp starts empty apart from an empty `options` (so the host's /etc/ppp/options and ip-up scripts stay out).
@@ -135,12 +139,12 @@ dump() {
 }
 
 # Between scenarios (init.sh): every namespace and the bridge go, with whatever still ran in them.
-uml_reset() {
+vm_reset() {
   for _n in $(ip netns list 2>/dev/null | cut -d' ' -f1); do
     for _p in $(ip netns pids "$_n" 2>/dev/null); do kill -KILL "$_p" 2>/dev/null; done
     ip netns delete "$_n"
   done
   ip link del internet 2>/dev/null
-  rm -rf "$UML_NS_ROOT"
+  rm -rf "$VM_NS_ROOT"
   return 0
 }

@@ -1,4 +1,4 @@
-// l2tp_lac: a LAC that carries N PPP sessions in ONE tunnel, for the UML tests (xl2tpd opens one tunnel per
+// l2tp_lac: a LAC that carries N PPP sessions in ONE tunnel, for the VM tests (xl2tpd opens one tunnel per
 // [lac] section and cannot place a second call in a tunnel, so it cannot produce that case).
 //
 // Our L2TP core in the LAC role (the daemon's real driver), the kernel data path in LAC mode (server/kernel) and a
