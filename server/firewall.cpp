@@ -92,7 +92,8 @@ std::string nft_script(const FirewallConfig& c) {
   o << "add table ip l2tpvpn\ndelete table ip l2tpvpn\ntable ip l2tpvpn {\n";
   o << "  chain input {\n    type filter hook input priority filter; policy accept;\n";
   if (c.require_ipsec) {
-    o << "    udp dport " << port << " meta secpath exists accept\n";
+    // Counted like the iptables backends' rules (iptables -v): how much L2TP arrived through IPsec.
+    o << "    udp dport " << port << " meta secpath exists counter accept\n";
     o << "    udp dport " << port << " counter drop\n";
   }
   o << "  }\n";

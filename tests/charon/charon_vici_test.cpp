@@ -21,6 +21,7 @@
 
 #include "ipsec/charon_link.hpp"
 #include "ipsec/vici_client.hpp"
+#include "require.hpp"
 
 extern char** environ;
 
@@ -99,8 +100,8 @@ class CharonProcess {
 class CharonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (private mount namespace for charon's /run)";
-    if (!std::filesystem::exists(kCharon)) GTEST_SKIP() << kCharon << " not installed";
+    L2TPVPN_REQUIRE(::geteuid() == 0, "root (private mount namespace for charon's /run)");
+    L2TPVPN_REQUIRE(std::filesystem::exists(kCharon), kCharon << " (package strongswan-charon)");
     char tmpl[] = "/tmp/l2tpvpn-charon-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
     charon_ = std::make_unique<CharonProcess>(dir_);

@@ -25,6 +25,7 @@
 #include "ipsec/charon_process.hpp"
 #include "ipsec/vici_client.hpp"
 #include "ppp/pppd_launcher.hpp"
+#include "require.hpp"
 
 namespace l2tpvpn::ipsec {
 namespace {
@@ -69,8 +70,8 @@ class EmbeddedCharonTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (charon, private mount namespace)";
-    if (!fs::exists(kCharon)) GTEST_SKIP() << kCharon << " not installed";
+    L2TPVPN_REQUIRE(::geteuid() == 0, "root (charon, private mount namespace)");
+    L2TPVPN_REQUIRE(fs::exists(kCharon), kCharon << " (package strongswan-charon)");
     ASSERT_TRUE(private_run_) << "could not make a private /run: " << std::strerror(errno);
     char tmpl[] = "/tmp/l2tpvpn-embedded-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
@@ -159,7 +160,7 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 }
 
 TEST_F(EmbeddedCharonTest, StartsLoadsPskAndCertificateProfilesAndStopsCleanly) {
-  if (!fs::exists(kOpenssl)) GTEST_SKIP() << "openssl(1) not installed";
+  L2TPVPN_REQUIRE(fs::exists(kOpenssl), "openssl(1) (package openssl)");
   // Certificates and keys in every form an operator may have: RSA as PKCS#1 and PKCS#8, ECDSA as SEC1 and
   // PKCS#8. They prove the plugin list parses what certificate profiles send (PEM certs in load-conn, PEM keys
   // in load-key).

@@ -8,6 +8,7 @@
 
 #include "server/firewall_manager.hpp"
 #include "server/process.hpp"
+#include "require.hpp"
 
 namespace l2tpvpn {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 class FirewallNetns : public ::testing::TestWithParam<FirewallBackend> {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    L2TPVPN_REQUIRE(geteuid() == 0, "root (private network namespace)");
     ASSERT_EQ(unshare(CLONE_NEWNET), 0) << strerror(errno);
     ASSERT_EQ(run_process({"ip", "link", "set", "lo", "up"}).exit_code, 0);
   }

@@ -39,7 +39,7 @@ TEST(Firewall, NftPlanIsOneIdempotentTable) {
   ASSERT_EQ(p->install.size(), 1u);
   std::string s = p->install[0].second;
   EXPECT_EQ(s.rfind("add table ip l2tpvpn\ndelete table ip l2tpvpn\n", 0), 0u);
-  EXPECT_TRUE(contains(s, "udp dport 1701 meta secpath exists accept"));
+  EXPECT_TRUE(contains(s, "udp dport 1701 meta secpath exists counter accept"));
   EXPECT_TRUE(contains(s, "udp dport 1701 counter drop"));
   EXPECT_TRUE(contains(s, "masquerade"));
   EXPECT_TRUE(p->hooks.empty());

@@ -5,11 +5,9 @@
 #   srv      192.0.2.1 on the internet bridge; far0 198.51.100.1 towards `far` (198.51.100.2, a host behind the
 #            server: the pool is masqueraded out of far0). l2tpvpnd: ipsec required, charon embedded, legacy on
 #            (Android's MODP1024), PSK file, firewall managed with iptables-legacy (wan_interface = far0).
-#   windows  192.0.2.11  IKE aes256-sha1-modp2048 / aes128-sha1-ecp256, ESP aes256-sha1 / aes128-sha1, L2TP 1701
-#   macos    192.0.2.13  IKE aes256-sha256-modp2048, ESP aes256-sha1, L2TP from port 50123
-#   ios      10.1.0.2    behind `nat` (192.0.2.20, iptables-legacy MASQUERADE to ports 40000-40999): NAT-T;
-#                        IKE aes256-sha256-modp2048 / aes256-sha1-modp2048, ESP aes256-sha1, L2TP from 51234
-#   android  192.0.2.14  IKE aes256-sha1-modp1024 / 3des-sha1-modp1024, ESP aes256-sha1 / 3des-sha1, L2TP 1701
+#   windows, macos, ios, android   emulated OS clients (tests/vm/os_clients.sh: each its own charon with that OS's
+#            IKEv1 proposals + xl2tpd + pppd); ios behind `nat` (192.0.2.20, iptables-legacy MASQUERADE to ports
+#            40000-40999): NAT-T
 #   rogue    192.0.2.66  no IPsec at all: tests/interop/l2tp_probe sends a plaintext SCCRQ
 #
 #   1. all four up at once; pings to 10.99.0.1 and (masqueraded) to far; /status: users, pool addresses, the
@@ -27,80 +25,17 @@
 
 want() { case ${E2E_STAGES:-1234567} in *$1*) return 0 ;; esac; return 1; }
 
-D=$VM_BUILD/l2tpvpnd
-CTL=$VM_BUILD/l2tpvpnctl
-PLUGIN=$VM_BUILD/l2tpvpn.so
-PROBE=$VM_BUILD/tests/interop/l2tp_probe
-Q=$VM_ROOT/tests/vm/status_query.py
-SCHEMA=$VM_ROOT/docs/status.schema.json
-CHARON=/usr/lib/ipsec/charon
-SRV_IP=192.0.2.1 NAT_IP=192.0.2.20 ROGUE_IP=192.0.2.66 FAR_IP=198.51.100.2 SRV_FAR_IP=198.51.100.1
+. "$VM_ROOT/tests/vm/os_clients.sh"
+. "$VM_ROOT/tests/vm/lns.sh"
+SRV_IP=192.0.2.1 NAT_IP=192.0.2.20 ROGUE_IP=192.0.2.66
 PSK=e2e-psk-l2tp-over-ipsec-1701
 CLIENTS="windows macos ios android"
-SD=$(ns_dir srv)
-CONF=$SD/etc/l2tpvpnd.conf
-
-# ---- per-client facts
-client_ip() { case $1 in windows) echo 192.0.2.11 ;; macos) echo 192.0.2.13 ;; ios) echo 10.1.0.2 ;; android) echo 192.0.2.14 ;; esac; }
-# the address the server sees
-peer_ip() { case $1 in ios) echo $NAT_IP ;; *) client_ip "$1" ;; esac; }
-l2tp_port() { case $1 in macos) echo 50123 ;; ios) echo 51234 ;; *) echo 1701 ;; esac; }
-user_of() { echo "u-$1"; }
-ike_of() {
-  case $1 in
-    windows) echo "aes256-sha1-modp2048, aes128-sha1-ecp256" ;;
-    macos) echo "aes256-sha256-modp2048" ;;
-    ios) echo "aes256-sha256-modp2048, aes256-sha1-modp2048" ;;
-    android) echo "aes256-sha1-modp1024, 3des-sha1-modp1024" ;;
-  esac
-}
-esp_of() {
-  case $1 in
-    windows) echo "aes256-sha1, aes128-sha1" ;;
-    android) echo "aes256-sha1, 3des-sha1" ;;
-    *) echo "aes256-sha1" ;;
-  esac
-}
-# what the server must pick (a substring of the session's ipsec.ike_proposal)
-ike_expect() {
-  case $1 in
-    windows) echo "AES_CBC-256/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_2048" ;;
-    macos | ios) echo "AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048" ;;
-    android) echo "AES_CBC-256/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024" ;;
-  esac
-}
 
 # ---- helpers
-# (no `-T`: busybox-static 1.35's wget segfaults with it)
-status() { ip netns exec srv busybox wget -q -O- http://127.0.0.1:8171/status 2>/dev/null; }
-# snap: one /status into $SNAP (each wget + python start costs a lot in a TCG guest); qs queries the snapshot.
-SNAP=$SD/status.json
-snap() { status >"$SNAP.new" && [ -s "$SNAP.new" ] && mv "$SNAP.new" "$SNAP"; }
-qs() { python3 "$Q" "$@" <"$SNAP" 2>/dev/null; }
-q() { status | python3 "$Q" "$@" 2>/dev/null; }
-q_is() { _want=$1; shift; [ "$(q "$@")" = "$_want" ]; }
-srv_ppp_count() { ip -n srv -o link show 2>/dev/null | grep -c ': ppp-l2tp'; }
-srv_ppp_is() { [ "$(srv_ppp_count)" = "$1" ]; }
-kernel_sessions() { ip netns exec srv grep -cE "SESSION 'sess [0-9]+/[1-9][0-9]*'" /proc/net/pppol2tp; }
-# SPD entries other than per-socket policies (a running charon's IKE sockets carry bypass policies: "socket in")
-xfrm_policies() {
-  ip -n srv xfrm policy list | awk '/^src/ { if (rec && !sock) n++; rec = 1; sock = 0 } /socket (in|out)/ { sock = 1 }
-                                      END { if (rec && !sock) n++; print n + 0 }'
-}
-no_xfrm() { [ -z "$(ip -n srv xfrm state list)" ] && [ "$(xfrm_policies)" = 0 ]; }
 # fw_count CHAIN PATTERN: packet counter of the first rule of CHAIN (table filter) whose text matches PATTERN
 fw_count() {
   ip netns exec srv iptables-legacy -t "${3:-filter}" -L "$1" -n -v -x 2>/dev/null | awk -v pat="$2" '$0 ~ pat { print $1; exit }'
 }
-daemon_log() { echo "$SD/log/l2tpvpnd-$DAEMON_RUN.log"; }
-DAEMON_RUN=0
-start_daemon() {
-  DAEMON_RUN=$((DAEMON_RUN + 1))
-  ns_spawn srv "$(daemon_log)" "$D" -c "$CONF"
-  DAEMON_PID=$SPAWNED_PID
-}
-daemon_started() { grep -q event=started "$(daemon_log)"; }
-link_ready() { q_is ready path ipsec.link; }
 save_logs() {
   for n in srv far rogue nat $CLIENTS; do
     [ -d "$(ns_dir $n)/log" ] || continue
@@ -110,135 +45,6 @@ save_logs() {
   ip -n srv -s xfrm state >"$VM_OUT/supervisor_e2e-logs/srv/xfrm-state.final" 2>&1
   ip -n srv xfrm policy >"$VM_OUT/supervisor_e2e-logs/srv/xfrm-policy.final" 2>&1
 }
-
-# ---- client side: charon + swanctl (the technique of ipsec_profiles), xl2tpd + pppd (that of ppp_sessions)
-client_files() {
-  _n=$1 _d=$(ns_dir "$1")
-  mkdir -p "$_d/etc"
-  cat >"$_d/strongswan.conf" <<EOF
-charon {
-  load_modular = no
-  load = nonce pem x509 openssl kernel-netlink socket-default vici
-  install_routes = no
-  install_virtual_ip = no
-  retransmit_tries = 3
-  retransmit_timeout = 2
-  plugins { vici { socket = unix:///run/charon.vici } }
-  filelog { stderr { default = 1
-                     time_format = %T
-                     time_add_ms = yes
-                     ike_name = yes
-                     flush_line = yes } }
-}
-swanctl { load = pem }
-EOF
-  _lts="dynamic[udp/1701]"
-  [ "$(l2tp_port "$_n")" = 1701 ] || _lts="dynamic[udp]"
-  cat >"$_d/swanctl.conf" <<EOF
-connections {
-  l2tp {
-    version = 1
-    aggressive = no
-    remote_addrs = $SRV_IP
-    proposals = $(ike_of "$_n")
-    encap = no
-    local { auth = psk }
-    remote { auth = psk }
-    children {
-      l2tp {
-        mode = transport
-        local_ts = $_lts
-        remote_ts = dynamic[udp/1701]
-        esp_proposals = $(esp_of "$_n")
-      }
-    }
-  }
-}
-secrets { ike-l2tp { secret = "$PSK" } }
-EOF
-  cat >"$_d/etc/ppp.options" <<EOF
-name $(user_of "$_n")
-remotename l2tpvpn
-noauth
-refuse-pap
-refuse-chap
-refuse-mschap
-refuse-eap
-noipdefault
-ipcp-accept-local
-ipcp-accept-remote
-nodefaultroute
-noccp
-mtu 1350
-mru 1350
-debug
-logfile $_d/log/pppd.log
-EOF
-  chap_secret "$_n" "$(user_of "$_n")" '*' "pw-$_n-secret"
-  cat >"$_d/etc/xl2tpd.conf" <<EOF
-[global]
-port = $(l2tp_port "$_n")
-access control = no
-[lac vpn]
-lns = $SRV_IP
-pppoptfile = $_d/etc/ppp.options
-length bit = yes
-redial = no
-autodial = yes
-EOF
-}
-start_client_charon() {
-  ns_spawn "$1" "$(ns_dir "$1")/log/charon.log" env STRONGSWAN_CONF="$(ns_dir "$1")/strongswan.conf" $CHARON
-}
-sw() {
-  _ns=$1; shift
-  ns_exec "$_ns" env STRONGSWAN_CONF="$(ns_dir "$_ns")/strongswan.conf" swanctl "$@" --uri unix:///run/charon.vici
-}
-client_vici_up() { [ -S "$(ns_dir "$1")/run/charon.vici" ]; }
-# bg_sw NS TAG ARGS...: swanctl in the background; its exit status lands in log/TAG.rc, its output in log/TAG.out
-bg_sw() {
-  _n=$1 _t=$2; shift 2
-  rm -f "$(ns_dir "$_n")/log/$_t.rc"
-  ( sw "$_n" "$@" >"$(ns_dir "$_n")/log/$_t.out" 2>&1; echo $? >"$(ns_dir "$_n")/log/$_t.rc" ) &
-}
-bg_done() { [ -s "$(ns_dir "$1")/log/$2.rc" ]; }
-bg_rc() { wait_for "$3" bg_done "$1" "$2" || { echo timeout; return; }; cat "$(ns_dir "$1")/log/$2.rc"; }
-# start_ipsec NS...: (client side) a stale IKE_SA is terminated, then the connection initiated; in the background
-start_ipsec() {
-  for _n in "$@"; do
-    rm -f "$(ns_dir "$_n")/log/initiate.rc"
-    ( sw "$_n" --terminate --ike l2tp --timeout 10 >/dev/null 2>&1
-      sw "$_n" --initiate --child l2tp --ike l2tp --timeout 60 >"$(ns_dir "$_n")/log/initiate.out" 2>&1
-      echo $? >"$(ns_dir "$_n")/log/initiate.rc" ) &
-  done
-}
-start_xl2tpd() {
-  _d=$(ns_dir "$1")
-  ns_spawn "$1" "$_d/log/xl2tpd-$(now_cs).log" xl2tpd -D -c "$_d/etc/xl2tpd.conf" -p "$_d/run/xl2tpd.pid" -C "$_d/run/xl2tpd.control"
-  eval "XL2TPD_$1=\$SPAWNED_PID"
-}
-stop_xl2tpd() {
-  eval "_p=\${XL2TPD_$1:-}"
-  [ -n "$_p" ] || return 0
-  kill -TERM "$_p" 2>/dev/null
-  wait_exit 20 "$_p"
-  eval "XL2TPD_$1="
-  wait_for 10 no_ppp_iface "$1"
-}
-# connect NS...: IPsec first (as the OS clients do), then L2TP; fails the client whose IKE/IPsec fails
-connect() {
-  start_ipsec "$@"
-  for _n in "$@"; do
-    _rc=$(bg_rc "$_n" initiate 90)
-    if [ "$_rc" = 0 ]; then
-      start_xl2tpd "$_n"
-    else
-      fail "$_n: IKE/IPsec not established (swanctl --initiate: $_rc)"; tail -n 15 "$(ns_dir "$_n")/log/initiate.out"
-    fi
-  done
-}
-client_up() { has_addr "$1" ppp0; }
-all_up() { for _n in "$@"; do client_up "$_n" || return 1; done; }
 
 # ===================== topology =====================
 # Netfilter modules the firewall plan needs beyond init's list (the kernel would autoload them, one by one).
@@ -257,40 +63,11 @@ ip -n ios route add default via 10.1.0.1
 ip netns exec nat sysctl -q -w net.ipv4.ip_forward=1
 ip netns exec nat iptables-legacy -t nat -A POSTROUTING -o eth0 -p udp -j MASQUERADE --to-ports 40000-40999 ||
   fail "nat: iptables-legacy MASQUERADE"
-# far: a host on the server's other side; no route back to the pool (only masqueraded traffic can be answered)
-mkdir -p "$(ns_dir far)/log"
-ip netns add far && ip -n far link set lo up
-ip link add name far0 netns srv type veth peer name eth0 netns far
-ip -n srv addr add $SRV_FAR_IP/24 dev far0 && ip -n srv link set far0 up
-ip -n far addr add $FAR_IP/24 dev eth0 && ip -n far link set eth0 up
+lns_far
 
 # server files: four users, PSK, configuration
-mkdir -p "$SD/etc"
-: >"$SD/etc/users"
-for n in $CLIENTS; do echo "$(user_of $n) password=pw-$n-secret" >>"$SD/etc/users"; done
-chmod 600 "$SD/etc/users"
-echo "$PSK" >"$SD/etc/ipsec.secret"; chmod 600 "$SD/etc/ipsec.secret"
-cat >"$CONF" <<EOF
-[log]
-level = debug
-[l2tp]
-listen = $SRV_IP
-[status]
-listen = 127.0.0.1
-port = 8171
-[control]
-socket = $SD/run/control.sock
-[server]
-runtime_dir = /run/l2tpvpn
-[users]
-file = $SD/etc/users
-[ppp]
-plugin = $PLUGIN
-stop_timeout_ms = 3000
-lcp_echo_interval = 10
-[pool]
-range = 10.99.0.10-10.99.0.50
-server_address = 10.99.0.1
+lns_secrets $CLIENTS
+{ lns_conf; cat <<EOF
 [ipsec]
 required = yes
 charon = embedded
@@ -301,13 +78,12 @@ manage = yes
 backend = iptables-legacy
 wan_interface = far0
 EOF
+} >"$CONF"
 check "l2tpvpnd --check-config accepts the configuration" quiet "$D" --check-config -c "$CONF"
-for n in $CLIENTS; do client_files $n; done
 
 # ===================== start =====================
 t0=$(now_cs)
 start_daemon
-for n in $CLIENTS; do start_client_charon $n; done
 if wait_for 60 daemon_started && wait_for 90 link_ready; then
   pass "l2tpvpnd started, embedded charon up and profile loaded after $(( ($(now_cs) - t0) / 100 )) s (charon pid $(q path ipsec.charon_pid))"
 else
@@ -317,11 +93,7 @@ check "firewall installed: L2TPVPN chains in filter, nat and mangle (iptables-le
   sh -c "ip netns exec srv iptables-legacy-save | grep -q '^-A INPUT -j L2TPVPN-INPUT' &&
          ip netns exec srv iptables-legacy-save -t nat | grep -q '^-A L2TPVPN-POSTROUTING .*-o far0 -j MASQUERADE' &&
          ip netns exec srv iptables-legacy-save -t mangle | grep -q '^:L2TPVPN-MSS'"
-for n in $CLIENTS; do wait_for 60 client_vici_up $n || fail "$n: client charon not up within 60 s"; done
-for n in $CLIENTS; do bg_sw $n load --load-all --noprompt --file "$(ns_dir $n)/swanctl.conf"; done
-for n in $CLIENTS; do
-  [ "$(bg_rc $n load 60)" = 0 ] || { fail "$n: swanctl --load-all"; cat "$(ns_dir $n)/log/load.out"; }
-done
+clients_prepare $CLIENTS
 
 # ===================== 1. four clients at once =====================
 if want 1; then
@@ -541,6 +313,5 @@ check "7: every client's pppd ended" wait_for 40 sh -c 'for n in windows macos i
 fi
 
 # ---- clean up
-for n in $CLIENTS; do stop_xl2tpd $n; done
-for n in $CLIENTS; do ip netns pids $n | xargs -r kill -TERM 2>/dev/null; done
+clients_stop $CLIENTS
 save_logs

@@ -1,0 +1,88 @@
+# l2tpvpnd as the server of a VM scenario (POSIX sh; a scenario sources it after lib.sh and os_clients.sh).
+#
+# The server runs in namespace `srv`; its files live in $SD=$(ns_dir srv) (etc/ for configuration, users and PSK,
+# log/ for its logs); its status endpoint is 127.0.0.1:8171 inside srv. The scenario writes $CONF (lns_conf gives
+# the common part) and calls start_daemon.
+
+D=$VM_BUILD/l2tpvpnd
+CTL=$VM_BUILD/l2tpvpnctl
+PLUGIN=$VM_BUILD/l2tpvpn.so
+PROBE=$VM_BUILD/tests/interop/l2tp_probe
+Q=$VM_ROOT/tests/vm/status_query.py
+SCHEMA=$VM_ROOT/docs/status.schema.json
+SD=$(ns_dir srv)
+CONF=$SD/etc/l2tpvpnd.conf
+SNAP=$SD/status.json
+FAR_IP=198.51.100.2 SRV_FAR_IP=198.51.100.1
+
+# (no `-T`: busybox-static 1.35's wget segfaults with it)
+status() { ip netns exec srv busybox wget -q -O- http://127.0.0.1:8171/status 2>/dev/null; }
+# snap: one /status into $SNAP (each wget + python start is slow under TCG); qs queries the snapshot.
+snap() { status >"$SNAP.new" && [ -s "$SNAP.new" ] && mv "$SNAP.new" "$SNAP"; }
+qs() { python3 "$Q" "$@" <"$SNAP" 2>/dev/null; }
+q() { status | python3 "$Q" "$@" 2>/dev/null; }
+q_is() { _want=$1; shift; [ "$(q "$@")" = "$_want" ]; }
+srv_ppp_count() { ip -n srv -o link show 2>/dev/null | grep -c ': ppp-l2tp'; }
+srv_ppp_is() { [ "$(srv_ppp_count)" = "$1" ]; }
+kernel_sessions() { ip netns exec srv grep -cE "SESSION 'sess [0-9]+/[1-9][0-9]*'" /proc/net/pppol2tp; }
+# SPD entries other than per-socket policies (a running charon's IKE sockets carry bypass policies: "socket in")
+xfrm_policies() {
+  ip -n srv xfrm policy list | awk '/^src/ { if (rec && !sock) n++; rec = 1; sock = 0 } /socket (in|out)/ { sock = 1 }
+                                      END { if (rec && !sock) n++; print n + 0 }'
+}
+no_xfrm() { [ -z "$(ip -n srv xfrm state list)" ] && [ "$(xfrm_policies)" = 0 ]; }
+
+# lns_secrets CLIENT...: the users file (each client's user and password) and the PSK file, both 0600
+lns_secrets() {
+  mkdir -p "$SD/etc"
+  : >"$SD/etc/users"
+  for _c in "$@"; do echo "$(user_of "$_c") password=$(password_of "$_c")" >>"$SD/etc/users"; done
+  chmod 600 "$SD/etc/users"
+  echo "$PSK" >"$SD/etc/ipsec.secret"; chmod 600 "$SD/etc/ipsec.secret"
+}
+# lns_conf: the configuration every scenario shares (listen on $SRV_IP, status on 8171, our plugin, pool
+# 10.99.0.10-50, IPsec required with the embedded charon and the PSK file); the scenario appends the rest.
+lns_conf() {
+  cat <<EOF
+[log]
+level = debug
+[l2tp]
+listen = $SRV_IP
+[status]
+listen = 127.0.0.1
+port = 8171
+[control]
+socket = $SD/run/control.sock
+[server]
+runtime_dir = /run/l2tpvpn
+[users]
+file = $SD/etc/users
+[ppp]
+plugin = $PLUGIN
+stop_timeout_ms = 3000
+lcp_echo_interval = 10
+[pool]
+range = 10.99.0.10-10.99.0.50
+server_address = 10.99.0.1
+EOF
+}
+
+# lns_far: `far` ($FAR_IP), a host on the server's other side through srv's far0 ($SRV_FAR_IP); it has no route
+# back to the pool, so only traffic the server masquerades out of far0 can be answered.
+lns_far() {
+  mkdir -p "$(ns_dir far)/log"
+  ip netns add far && ip -n far link set lo up
+  ip link add name far0 netns srv type veth peer name eth0 netns far
+  ip -n srv addr add $SRV_FAR_IP/24 dev far0 && ip -n srv link set far0 up
+  ip -n far addr add $FAR_IP/24 dev eth0 && ip -n far link set eth0 up
+}
+
+daemon_log() { echo "$SD/log/l2tpvpnd-$DAEMON_RUN.log"; }
+DAEMON_RUN=0
+start_daemon() {
+  DAEMON_RUN=$((DAEMON_RUN + 1))
+  ns_spawn srv "$(daemon_log)" "$D" -c "$CONF"
+  DAEMON_PID=$SPAWNED_PID
+}
+daemon_started() { grep -q event=started "$(daemon_log)"; }
+link_ready() { q_is ready path ipsec.link; }

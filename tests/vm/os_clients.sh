@@ -1,0 +1,189 @@
+# Emulated built-in L2TP/IPsec clients for the VM scenarios (POSIX sh; a scenario sources it after lib.sh).
+#
+# Each client is a network namespace named after the OS it stands for, with real IKEv1 + ESP (its own strongSwan
+# charon, configured by swanctl with the proposals that OS sends) and real L2TP + PPP (xl2tpd + pppd,
+# MS-CHAPv2), as the OS's own client would do them:
+#   windows  192.0.2.11  IKE aes256-sha1-modp2048 / aes128-sha1-ecp256, ESP aes256-sha1 / aes128-sha1, L2TP 1701
+#   macos    192.0.2.13  IKE aes256-sha256-modp2048, ESP aes256-sha1, L2TP from port 50123
+#   ios      10.1.0.2    IKE aes256-sha256-modp2048 / aes256-sha1-modp2048, ESP aes256-sha1, L2TP from 51234
+#                        (the scenario puts it behind a NAT at $NAT_IP)
+#   android  192.0.2.14  IKE aes256-sha1-modp1024 / 3des-sha1-modp1024, ESP aes256-sha1 / 3des-sha1, L2TP 1701
+# The scenario sets SRV_IP (the server), PSK and, with ios, NAT_IP. User u-<os>, password pw-<os>-secret.
+
+CHARON=/usr/lib/ipsec/charon
+
+# ---- per-client facts
+client_ip() { case $1 in windows) echo 192.0.2.11 ;; macos) echo 192.0.2.13 ;; ios) echo 10.1.0.2 ;; android) echo 192.0.2.14 ;; esac; }
+# the address the server sees
+peer_ip() { case $1 in ios) echo "$NAT_IP" ;; *) client_ip "$1" ;; esac; }
+l2tp_port() { case $1 in macos) echo 50123 ;; ios) echo 51234 ;; *) echo 1701 ;; esac; }
+user_of() { echo "u-$1"; }
+password_of() { echo "pw-$1-secret"; }
+ike_of() {
+  case $1 in
+    windows) echo "aes256-sha1-modp2048, aes128-sha1-ecp256" ;;
+    macos) echo "aes256-sha256-modp2048" ;;
+    ios) echo "aes256-sha256-modp2048, aes256-sha1-modp2048" ;;
+    android) echo "aes256-sha1-modp1024, 3des-sha1-modp1024" ;;
+  esac
+}
+esp_of() {
+  case $1 in
+    windows) echo "aes256-sha1, aes128-sha1" ;;
+    android) echo "aes256-sha1, 3des-sha1" ;;
+    *) echo "aes256-sha1" ;;
+  esac
+}
+# what the server must pick (a substring of the session's ipsec.ike_proposal)
+ike_expect() {
+  case $1 in
+    windows) echo "AES_CBC-256/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_2048" ;;
+    macos | ios) echo "AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048" ;;
+    android) echo "AES_CBC-256/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024" ;;
+  esac
+}
+
+# client_files NAME: the client's strongswan.conf, swanctl.conf, pppd options, chap secret and xl2tpd.conf.
+client_files() {
+  _n=$1 _d=$(ns_dir "$1")
+  mkdir -p "$_d/etc"
+  cat >"$_d/strongswan.conf" <<EOF
+charon {
+  load_modular = no
+  load = nonce pem x509 openssl kernel-netlink socket-default vici
+  install_routes = no
+  install_virtual_ip = no
+  retransmit_tries = 3
+  retransmit_timeout = 2
+  plugins { vici { socket = unix:///run/charon.vici } }
+  filelog { stderr { default = 1
+                     time_format = %T
+                     time_add_ms = yes
+                     ike_name = yes
+                     flush_line = yes } }
+}
+swanctl { load = pem }
+EOF
+  _lts="dynamic[udp/1701]"
+  [ "$(l2tp_port "$_n")" = 1701 ] || _lts="dynamic[udp]"
+  cat >"$_d/swanctl.conf" <<EOF
+connections {
+  l2tp {
+    version = 1
+    aggressive = no
+    remote_addrs = $SRV_IP
+    proposals = $(ike_of "$_n")
+    encap = no
+    local { auth = psk }
+    remote { auth = psk }
+    children {
+      l2tp {
+        mode = transport
+        local_ts = $_lts
+        remote_ts = dynamic[udp/1701]
+        esp_proposals = $(esp_of "$_n")
+      }
+    }
+  }
+}
+secrets { ike-l2tp { secret = "$PSK" } }
+EOF
+  cat >"$_d/etc/ppp.options" <<EOF
+name $(user_of "$_n")
+remotename l2tpvpn
+noauth
+refuse-pap
+refuse-chap
+refuse-mschap
+refuse-eap
+noipdefault
+ipcp-accept-local
+ipcp-accept-remote
+nodefaultroute
+noccp
+mtu 1350
+mru 1350
+debug
+logfile $_d/log/pppd.log
+EOF
+  chap_secret "$_n" "$(user_of "$_n")" '*' "$(password_of "$_n")"
+  cat >"$_d/etc/xl2tpd.conf" <<EOF
+[global]
+port = $(l2tp_port "$_n")
+access control = no
+[lac vpn]
+lns = $SRV_IP
+pppoptfile = $_d/etc/ppp.options
+length bit = yes
+redial = no
+autodial = yes
+EOF
+}
+start_client_charon() {
+  ns_spawn "$1" "$(ns_dir "$1")/log/charon.log" env STRONGSWAN_CONF="$(ns_dir "$1")/strongswan.conf" $CHARON
+}
+sw() {
+  _ns=$1; shift
+  ns_exec "$_ns" env STRONGSWAN_CONF="$(ns_dir "$_ns")/strongswan.conf" swanctl "$@" --uri unix:///run/charon.vici
+}
+client_vici_up() { [ -S "$(ns_dir "$1")/run/charon.vici" ]; }
+# bg_sw NS TAG ARGS...: swanctl in the background; its exit status lands in log/TAG.rc, its output in log/TAG.out
+bg_sw() {
+  _n=$1 _t=$2; shift 2
+  rm -f "$(ns_dir "$_n")/log/$_t.rc"
+  ( sw "$_n" "$@" >"$(ns_dir "$_n")/log/$_t.out" 2>&1; echo $? >"$(ns_dir "$_n")/log/$_t.rc" ) &
+}
+bg_done() { [ -s "$(ns_dir "$1")/log/$2.rc" ]; }
+bg_rc() { wait_for "$3" bg_done "$1" "$2" || { echo timeout; return; }; cat "$(ns_dir "$1")/log/$2.rc"; }
+
+# clients_prepare NAME...: files, charon started and the connection loaded (charons start in parallel); FAILs
+# name the client that did not get there.
+clients_prepare() {
+  for _c in "$@"; do client_files "$_c"; start_client_charon "$_c"; done
+  for _c in "$@"; do wait_for 60 client_vici_up "$_c" || fail "$_c: client charon not up within 60 s"; done
+  for _c in "$@"; do bg_sw "$_c" load --load-all --noprompt --file "$(ns_dir "$_c")/swanctl.conf"; done
+  for _c in "$@"; do
+    [ "$(bg_rc "$_c" load 60)" = 0 ] || { fail "$_c: swanctl --load-all"; cat "$(ns_dir "$_c")/log/load.out"; }
+  done
+}
+# start_ipsec NS...: (client side) a stale IKE_SA is terminated, then the connection initiated; in the background
+start_ipsec() {
+  for _n in "$@"; do
+    rm -f "$(ns_dir "$_n")/log/initiate.rc"
+    ( sw "$_n" --terminate --ike l2tp --timeout 10 >/dev/null 2>&1
+      sw "$_n" --initiate --child l2tp --ike l2tp --timeout 60 >"$(ns_dir "$_n")/log/initiate.out" 2>&1
+      echo $? >"$(ns_dir "$_n")/log/initiate.rc" ) &
+  done
+}
+start_xl2tpd() {
+  _d=$(ns_dir "$1")
+  ns_spawn "$1" "$_d/log/xl2tpd-$(now_cs).log" xl2tpd -D -c "$_d/etc/xl2tpd.conf" -p "$_d/run/xl2tpd.pid" -C "$_d/run/xl2tpd.control"
+  eval "XL2TPD_$1=\$SPAWNED_PID"
+}
+stop_xl2tpd() {
+  eval "_p=\${XL2TPD_$1:-}"
+  [ -n "$_p" ] || return 0
+  kill -TERM "$_p" 2>/dev/null
+  wait_exit 20 "$_p"
+  eval "XL2TPD_$1="
+  wait_for 10 no_ppp_iface "$1"
+}
+# connect NS...: IPsec first (as the OS clients do), then L2TP; fails the client whose IKE/IPsec fails
+connect() {
+  start_ipsec "$@"
+  for _n in "$@"; do
+    _rc=$(bg_rc "$_n" initiate 90)
+    if [ "$_rc" = 0 ]; then
+      start_xl2tpd "$_n"
+    else
+      fail "$_n: IKE/IPsec not established (swanctl --initiate: $_rc)"; tail -n 15 "$(ns_dir "$_n")/log/initiate.out"
+    fi
+  done
+}
+client_up() { has_addr "$1" ppp0; }
+all_up() { for _n in "$@"; do client_up "$_n" || return 1; done; }
+# clients_stop NAME...: xl2tpd ended (its pppd with it), then whatever else runs in the namespaces
+clients_stop() {
+  for _n in "$@"; do stop_xl2tpd "$_n"; done
+  for _n in "$@"; do ip netns pids "$_n" | xargs -r kill -TERM 2>/dev/null; done
+}
