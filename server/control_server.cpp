@@ -108,7 +108,9 @@ std::string ControlServer::answer(const std::string& line) {
     return json{{"ok", false}, {"error", std::string("internal error: ") + e.what()}}.dump();
   }
   if (!resp.contains("ok")) resp["ok"] = true;
-  return resp.dump();
+  // Peer-chosen strings reach handlers' answers escaped (common/display.hpp); `replace` keeps one that slipped
+  // through from throwing here, outside the handler's try, which would end the daemon.
+  return resp.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 ControlReply control_call(const std::string& path, const json& request) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "common/display.hpp"
 #include "server/kernel/pppol2tp_data_plane.hpp"
 #include "server/log.hpp"
 #include "server/status.hpp"
@@ -210,7 +211,10 @@ int Daemon::run() {
   driver_.start();
   started_at_ = std::chrono::system_clock::now();
   if (config_.status_enabled) {
-    http_.route("/status", [this] { return HttpResponse{200, "application/json", status_json().dump(2) + "\n"}; });
+    http_.route("/status", [this] {
+      return HttpResponse{200, "application/json",
+                          status_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
+    });
     http_.route("/healthz", [] { return HttpResponse{200, "text/plain", "ok\n"}; });
     http_.route("/metrics", [this] {
       return HttpResponse{200, "text/plain; version=0.0.4", l2tp_metrics(endpoint_) + session_metrics()};
@@ -342,11 +346,12 @@ void Daemon::on_event(l2tp::Action& action) {
         if constexpr (std::is_same_v<T, TunnelUp>) {
           tunnel_peers_[a.tunnel_id] = a.peer;
           log::info("event=tunnel_up tunnel=" + std::to_string(a.tunnel_id) + " peer_tunnel=" +
-                    std::to_string(a.peer_tunnel_id) + " peer=" + a.peer.to_string() + " host=" + a.peer_host_name);
+                    std::to_string(a.peer_tunnel_id) + " peer=" + a.peer.to_string() + " host=\"" +
+                    display_escape(a.peer_host_name) + "\"");
         } else if constexpr (std::is_same_v<T, TunnelDown>) {
           log::info("event=tunnel_down tunnel=" + std::to_string(a.tunnel_id) + " result=" +
                     std::to_string(a.result.result) + " by_peer=" + (a.by_peer ? "yes" : "no") + " message=\"" +
-                    a.result.message + "\"");
+                    display_escape(a.result.message) + "\"");
         } else if constexpr (std::is_same_v<T, SessionUp>) {
           log::info("event=session_up tunnel=" + std::to_string(a.tunnel_id) + " session=" +
                     std::to_string(a.session_id) + " peer_session=" + std::to_string(a.peer_session_id) +

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/display.hpp"
 #include "common/unique_fd.hpp"
 #include "ppp/pppd_args.hpp"
 #include "ppp/pty.hpp"
@@ -675,7 +676,7 @@ json SessionManager::sessions_json() const {
            {"peer_tunnel", s.peer_tunnel_id},
            {"peer_session", s.peer_session_id},
            {"peer", s.peer.to_string()},
-           {"user", s.user ? json(*s.user) : json(nullptr)},
+           {"user", s.user ? json(display_escape(*s.user)) : json(nullptr)},
            {"address", ppp::to_string(s.address)},
            {"interface", s.ip_up ? json(s.ifname) : json(nullptr)},
            {"data_path", s.pty ? "pty" : "kernel"},

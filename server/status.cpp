@@ -3,6 +3,8 @@
 #include <map>
 #include <sstream>
 
+#include "common/display.hpp"
+
 namespace l2tpvpn {
 
 using nlohmann::json;
@@ -23,7 +25,7 @@ nlohmann::json l2tp_status(const l2tp::Endpoint& ep) {
     tunnels.push_back(json{{"id", t->id()},
                            {"peer_id", t->peer_id()},
                            {"peer", t->peer().to_string()},
-                           {"peer_host_name", t->peer_host_name()},
+                           {"peer_host_name", display_escape(t->peer_host_name())},
                            {"state", std::string(l2tp::to_string(t->state()))},
                            {"sessions", sessions},
                            {"control", json{{"sent", cs.sent},

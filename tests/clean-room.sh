@@ -21,8 +21,9 @@ mkdir -p "$CACHE"
 TAR=$CACHE/bookworm-apt.tar
 if [ ! -s "$TAR" ]; then
   echo "=== clean-room: mmdebstrap bookworm -> $TAR"
-  mmdebstrap --variant=apt bookworm "$TAR.part"
-  mv "$TAR.part" "$TAR"
+  # (the name must end in .tar: mmdebstrap picks its output format by the extension)
+  mmdebstrap --variant=apt bookworm "$CACHE/part.tar"
+  mv "$CACHE/part.tar" "$TAR"
 fi
 
 R=$(mktemp -d /var/tmp/l2tpvpn-clean-room.XXXXXX)

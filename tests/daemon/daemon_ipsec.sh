@@ -155,6 +155,20 @@ else
   fail "ipsec.required = no: no tunnel"; tail -n 20 "$W/daemon.log"
 fi
 wait $ppid 2>/dev/null
+# A Host Name AVP of invalid UTF-8 with a newline and a quote (\xff \n evil "): /status must still answer, with the
+# name escaped; the log line must stay one line.
+timeout 20 "$PROBE" --peer 127.0.0.1 --bind 127.0.0.3 --hold-ms 3000 --host-name-hex ff0a6576696c22 >"$W/probe3.log" 2>&1 &
+ppid=$!
+hostile_listed() { status | grep -qF '"peer_host_name": "\\xFF\\x0Aevil\\\""'; }
+if wait_for 10 hostile_listed; then
+  pass "hostile Host Name: /status answers and shows it escaped (\\xFF\\x0Aevil\\\")"
+else
+  fail "hostile Host Name: /status $(status >/dev/null 2>&1 && echo answers || echo 'does not answer'); daemon $(kill -0 "$DPID" 2>/dev/null && echo alive || echo dead)"
+fi
+wait $ppid 2>/dev/null
+check "hostile Host Name: the daemon still runs and answers after the tunnel closed" sh -c "kill -0 $DPID && $(command -v python3) -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/status', timeout=3).read()\""
+check "hostile Host Name: logged escaped on one line (no line starts with 'evil')" \
+  sh -c "grep -qF 'host=\"\\xFF\\x0Aevil\\\"\"' '$W/daemon.log' && ! grep -q '^evil' '$W/daemon.log'"
 kill -TERM "$DPID"; wait "$DPID"
 
 # --- ipsec.charon = system: a charon that is already running (as charon-systemd would be) is used, not replaced;

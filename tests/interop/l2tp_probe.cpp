@@ -7,6 +7,7 @@
 
 #include <iostream>
 
+#include "common/display.hpp"
 #include "server/daemon.hpp"
 #include "server/l2tp_driver.hpp"
 #include "server/log.hpp"
@@ -21,11 +22,12 @@ int main(int argc, char** argv) {
       "peer-port", po::value<int>()->default_value(1701), "LNS port")(
       "bind", po::value<std::string>()->default_value("127.0.0.3"), "our address")(
       "bind-port", po::value<int>()->default_value(1701), "our port")(
-      "secret", po::value<std::string>()->default_value(""), "tunnel secret")(
-      "hide", "send hidden AVPs")("sessions", po::value<int>()->default_value(1), "calls to place")(
+      "secret", po::value<std::string>()->default_value(""), "tunnel secret")("hide", "send hidden AVPs")(
+      "sessions", po::value<int>()->default_value(1), "calls to place")(
       "outgoing", "place outgoing calls (OCRQ, LNS role) instead of incoming (ICRQ)")(
-      "timeout", po::value<int>()->default_value(20), "seconds")(
-      "hold-ms", po::value<int>()->default_value(300), "hold established sessions before closing");
+      "timeout", po::value<int>()->default_value(20), "seconds")("hold-ms", po::value<int>()->default_value(300),
+                                                                 "hold established sessions before closing")(
+      "host-name-hex", po::value<std::string>(), "our Host Name AVP as hex bytes (any bytes: hostile-input tests)");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, desc), vm);
   log::set_level(log::Level::kDebug);
@@ -33,6 +35,16 @@ int main(int argc, char** argv) {
   l2tp::L2tpConfig cfg;
   cfg.role = vm.count("outgoing") ? l2tp::Role::kLns : l2tp::Role::kLac;
   cfg.host_name = "l2tp-probe";
+  if (vm.count("host-name-hex")) {
+    const std::string hex = vm["host-name-hex"].as<std::string>();
+    if (hex.empty() || hex.size() % 2 != 0 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+      std::cerr << "--host-name-hex: an even number of hex digits, at least two\n";
+      return 2;
+    }
+    cfg.host_name.clear();
+    for (size_t i = 0; i < hex.size(); i += 2)
+      cfg.host_name += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  }
   cfg.secret = vm["secret"].as<std::string>();
   cfg.hide_avps = vm.count("hide") > 0;
   cfg.channel.hello_interval = l2tp::Duration(0);
@@ -49,7 +61,7 @@ int main(int argc, char** argv) {
   L2tpDriver driver(io, endpoint, [&](l2tp::Action& a) {
     if (auto* t = std::get_if<l2tp::TunnelUp>(&a)) {
       std::cout << "PROBE tunnel_up local=" << t->tunnel_id << " remote=" << t->peer_tunnel_id
-                << " host=" << t->peer_host_name << std::endl;
+                << " host=" << display_escape(t->peer_host_name) << std::endl;
       for (int i = 0; i < want; ++i)
         endpoint.open_call(l2tp::Clock::now(), t->tunnel_id,
                            vm.count("outgoing") ? l2tp::CallDirection::kOutgoing : l2tp::CallDirection::kIncoming,

@@ -1,0 +1,35 @@
+// Peer-chosen strings (an L2TP Host Name, a StopCCN/CDN result message, a user name) are bytes, not text: they
+// may hold invalid UTF-8, newlines or terminal escapes. display_escape() turns such bytes into printable ASCII
+// for every place they are shown (logs, the status JSON, tables): bytes 0x20-0x7e are kept, except `\` and `"`,
+// which become `\\` and `\"`; every other byte becomes `\xNN` (upper-case hex). The result is valid UTF-8 and
+// JSON-safe (nlohmann's dump() throws on invalid UTF-8), one line, and cannot close a quoted log value.
+// Printable ASCII without `\` and `"` (what well-behaved peers send) is returned unchanged.
+// Pure; safe to call from any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace l2tpvpn {
+
+inline std::string display_escape(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(bytes.size());
+  for (char ch : bytes) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += ch;
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += ch;
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace l2tpvpn
