@@ -173,10 +173,13 @@ void IpsecSupervisor::stop() {
   restart_timer_.cancel();
   if (sd_.is_open()) sd_.release();
   if (link_ && mode_ == Mode::kSystem && client_ && client_->connected()) {
-    // Leave a system charon as we found it: our connection and secret go (its SAs with them).
+    // Leave a system charon as we found it: our connection and secret go (its SAs with them). The unload
+    // requests go one at a time, each after the previous answer, and charon may drop a request whose client has
+    // gone: wait (bounded) until every one has been answered, not merely until the first is written.
     link_->remove_profile(profile_.name);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    while (client_->wants_write() && std::chrono::steady_clock::now() < deadline)
+    while (client_->connected() && (client_->wants_write() || client_->session().queued() > 0) &&
+           std::chrono::steady_clock::now() < deadline)
       client_->poll_once(std::chrono::milliseconds(100));
   }
   if (client_) client_->stop();

@@ -40,6 +40,11 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$SCENARIOS" ] || usage
 command -v qemu-system-x86_64 >/dev/null || { echo "boot.sh: qemu-system-x86_64 not found (package qemu-system-x86)" >&2; exit 2; }
+# The guest runs on this host's /: what its init and every scenario use must be installed here.
+for need in mount:mount ip:iproute2 modprobe:kmod busybox:busybox-static python3:python3 jq:jq; do
+  command -v "${need%%:*}" >/dev/null ||
+    { echo "boot.sh: ${need%%:*} not found (package ${need#*:}); the guest's init and scenarios need it" >&2; exit 2; }
+done
 KDIR=$("$V/prepare.sh") || exit 2
 
 LIST=
