@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/small_file.hpp"
 #include "ppp/atomic_file.hpp"
 #include "ppp/pppd_launcher.hpp"
 
@@ -72,13 +73,6 @@ std::string double_text(double d) {
 
 std::string errno_text(int err) {
   return std::strerror(err);
-}
-
-std::string read_small_file(const std::string& path) {
-  std::ifstream in(path);
-  std::string s;
-  std::getline(in, s, '\0');
-  return s;
 }
 
 }  // namespace
@@ -229,11 +223,11 @@ EmbeddedCharon::~EmbeddedCharon() {
 }
 
 Status<CharonError> EmbeddedCharon::check_pid_file() const {
-  const std::string text = read_small_file(options_.pid_file);
+  const std::string text = read_small_file(options_.pid_file).value_or("");
   const auto pid = parse_pid_file(text);
   // No file, or one charon itself will recognise as stale (it unlinks a file whose pid is 0 or not alive).
   if (!pid || (::kill(*pid, 0) != 0 && errno == ESRCH)) return {};
-  std::string comm = read_small_file("/proc/" + std::to_string(*pid) + "/comm");
+  std::string comm = read_small_file("/proc/" + std::to_string(*pid) + "/comm").value_or("");
   while (!comm.empty() && comm.back() == '\n') comm.pop_back();
   if (comm == "charon") {
     return failure(CharonError::Kind::kAlreadyRunning,
@@ -313,7 +307,7 @@ std::optional<CharonExit> EmbeddedCharon::stop(std::chrono::milliseconds grace) 
     exit = to_exit(ppp::wait_for(pid).termination);
     pid_ = 0;
     // A killed charon leaves its pid file (and socket) behind; the pid file would name a pid that may be reused.
-    if (parse_pid_file(read_small_file(options_.pid_file)) == pid) ::unlink(options_.pid_file.c_str());
+    if (parse_pid_file(read_small_file(options_.pid_file).value_or("")) == pid) ::unlink(options_.pid_file.c_str());
   }
   // Anything still in charon's process group goes too (nothing is expected: no plugin of ours forks).
   (void)ppp::signal_process_group(pid, SIGKILL);

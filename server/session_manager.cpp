@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/display.hpp"
+#include "common/small_file.hpp"
 #include "common/unique_fd.hpp"
 #include "ppp/pppd_args.hpp"
 #include "ppp/pty.hpp"
@@ -599,8 +600,8 @@ size_t SessionManager::kill_stale_pppd(std::chrono::milliseconds grace) {
   for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
     const std::string name = e.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // The process may exit while we look (read(2) then fails with ESRCH): skip it.
+    const std::string cmdline = read_small_file((e.path() / "cmdline").string()).value_or("");
     std::vector<std::string> argv;
     for (size_t pos = 0; pos < cmdline.size();) {
       size_t end = cmdline.find('\0', pos);
