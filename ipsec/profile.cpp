@@ -171,8 +171,10 @@ vici::Message build_load_conn(const ProfileConfig& c) {
 
   vici::Section& child = conn.add_section("children").add_section(c.child_name);
   child.set("mode", "transport");
-  child.set_list("local_ts", {"dynamic[udp/1701]"});
-  child.set_list("remote_ts", {"dynamic[udp]"});
+  // UDP as its protocol number: charon resolves a name through /etc/protocols, which a minimal root (no netbase)
+  // lacks; it then refuses the whole connection ("invalid value for: local_ts").
+  child.set_list("local_ts", {"dynamic[17/1701]"});
+  child.set_list("remote_ts", {"dynamic[17]"});
   child.set_list("esp_proposals", c.esp_proposals.empty() ? esp_proposals(c.crypto) : c.esp_proposals);
   child.set("rekey_time", "0s");  // both 0, or charon rekeys the responder's CHILD_SA every second
   child.set("rand_time", "0s");

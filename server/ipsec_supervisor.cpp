@@ -3,11 +3,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "common/small_file.hpp"
 #include "ppp/atomic_file.hpp"
 #include "server/log.hpp"
 #include "server/xfrm_purge.hpp"
@@ -40,11 +42,40 @@ bool live(const l2tp::Tunnel& t) {
   return t.state() != l2tp::TunnelState::kClosing && t.state() != l2tp::TunnelState::kDead;
 }
 
-// The pid's command line names charon (a leftover embedded one: not our child).
-bool is_charon(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
-  std::string comm;
-  return std::getline(in, comm) && comm == "charon";
+std::string comm_of(const std::string& pid) {
+  std::string comm = read_small_file("/proc/" + pid + "/comm").value_or("");
+  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return comm;
+}
+
+// The process is a charon started with our embedded configuration (STRONGSWAN_CONF=<runtime_dir>/charon.conf in
+// its environment): a leftover of an earlier l2tpvpnd, not the system's charon, which shares its pid file.
+bool is_our_embedded_charon(pid_t pid, const std::string& runtime_dir) {
+  if (comm_of(std::to_string(pid)) != "charon") return false;
+  const std::string env = read_small_file("/proc/" + std::to_string(pid) + "/environ").value_or("");
+  const std::string ours = "STRONGSWAN_CONF=" + runtime_dir + "/charon.conf";
+  for (size_t pos = 0; pos < env.size();) {
+    size_t end = env.find('\0', pos);
+    if (end == std::string::npos) end = env.size();
+    if (env.compare(pos, end - pos, ours) == 0) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+// A system strongSwan is running or starting: strongswan-starter.service's starter or its charon, or
+// charon-systemd (strongswan.service). At boot it may not answer on its VICI socket yet; starting an embedded
+// charon then would race it for udp/500 and its pid file.
+bool system_strongswan_running(const std::string& runtime_dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string comm = comm_of(name);
+    if (comm == "starter" || comm == "charon-systemd") return true;
+    if (comm == "charon" && !is_our_embedded_charon(static_cast<pid_t>(std::stol(name)), runtime_dir)) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -102,8 +133,9 @@ Status<std::string> IpsecSupervisor::start() {
   std::string socket;
   const auto& ic = config_.ipsec;
   bool system_up = ipsec::unix_socket_answers(ic.system_vici_socket);
-  if (ic.charon == CharonMode::kSystem || (ic.charon == CharonMode::kAuto && system_up)) {
-    if (!system_up && ic.charon == CharonMode::kSystem)
+  bool system_present = system_up || system_strongswan_running(config_.runtime_dir);
+  if (ic.charon == CharonMode::kSystem || (ic.charon == CharonMode::kAuto && system_present)) {
+    if (!system_up)
       log::warn("event=charon_not_answering socket=" + ic.system_vici_socket + " (will keep trying)");
     mode_ = Mode::kSystem;
     socket = ic.system_vici_socket;
@@ -119,7 +151,7 @@ Status<std::string> IpsecSupervisor::start() {
     charon_ = std::make_unique<ipsec::EmbeddedCharon>(o);
     auto started = charon_->start();
     if (!started && started.error().kind == ipsec::CharonError::Kind::kAlreadyRunning &&
-        is_charon(started.error().pid)) {
+        is_our_embedded_charon(started.error().pid, config_.runtime_dir)) {
       // A charon of an earlier l2tpvpnd that was killed: its SAs belong to tunnels nobody serves any more.
       pid_t stale = started.error().pid;
       log::warn("event=stale_charon pid=" + std::to_string(stale) + " action=stop");

@@ -37,6 +37,21 @@ L2tpDriver::L2tpDriver(asio::io_context& io, l2tp::Endpoint& endpoint, EventFn o
 
 bool L2tpDriver::open(const udp::endpoint& bind, std::string& error) {
   boost::system::error_code ec;
+  // Our listener needs SO_REUSEADDR (each kernel tunnel's connected socket binds the same address and port), and
+  // Linux then lets any other socket with SO_REUSEADDR bind that port too, silently: an xl2tpd left running takes
+  // the clients' SCCRQs. So first make sure nobody holds the port: a probe bound without SO_REUSEADDR conflicts
+  // with every socket already there, whatever its options.
+  {
+    udp::socket probe(io_);
+    probe.open(bind.protocol(), ec);
+    if (!ec) probe.bind(bind, ec);
+    if (ec == asio::error::address_in_use) {
+      error = "UDP " + bind.address().to_string() + ":" + std::to_string(bind.port()) +
+              " is already in use by another program (another L2TP server, such as xl2tpd?): stop it first";
+      return false;
+    }
+    ec.clear();
+  }
   socket_.open(bind.protocol(), ec);
   if (!ec) socket_.set_option(udp::socket::reuse_address(true), ec);
   if (!ec) socket_.bind(bind, ec);

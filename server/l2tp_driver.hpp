@@ -28,7 +28,8 @@ class L2tpDriver {
 
   L2tpDriver(boost::asio::io_context& io, l2tp::Endpoint& endpoint, EventFn on_event);
 
-  // Binds the UDP socket. Errors: a message naming the address (e.g. "address in use").
+  // Binds the UDP socket. Errors: a message naming the address: the port held by another program (checked first,
+  // as our SO_REUSEADDR would otherwise share it silently), or the bind error.
   bool open(const boost::asio::ip::udp::endpoint& bind, std::string& error);
   void start();
   // Call after driving the endpoint directly (open_tunnel, close_session, ...): runs its actions, re-arms the timer.

@@ -40,8 +40,8 @@ TEST(Profile, DefaultPskProfileMatchesTheDesign) {
   const vici::Section* child = conn->section("children")->section("l2tp");
   ASSERT_NE(child, nullptr);
   EXPECT_EQ(*child->value("mode"), "transport");
-  EXPECT_EQ(*child->list("local_ts"), vici::List{"dynamic[udp/1701]"});
-  EXPECT_EQ(*child->list("remote_ts"), vici::List{"dynamic[udp]"});
+  EXPECT_EQ(*child->list("local_ts"), vici::List{"dynamic[17/1701]"});
+  EXPECT_EQ(*child->list("remote_ts"), vici::List{"dynamic[17]"});
   EXPECT_EQ(*child->value("rekey_time"), "0s");
   EXPECT_EQ(*child->value("rand_time"), "0s");  // pitfall: rekey_time=0 alone rekeys every second
   EXPECT_EQ(*child->value("life_time"), "86400s");

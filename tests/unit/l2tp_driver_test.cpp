@@ -1,0 +1,77 @@
+// L2tpDriver::open: the L2TP port must be ours alone. Our listener sets SO_REUSEADDR (the kernel tunnels' sockets
+// share its port), so a port another program holds would otherwise be shared without a word.
+#include "server/l2tp_driver.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace l2tpvpn {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+l2tp::RandomFn seeded() {
+  auto rng = std::make_shared<std::mt19937_64>(7);
+  return [rng](std::span<uint8_t> out) {
+    for (auto& b : out) b = static_cast<uint8_t>((*rng)());
+  };
+}
+
+struct DriverFixture : ::testing::Test {
+  asio::io_context io;
+  l2tp::L2tpConfig cfg;
+  std::unique_ptr<l2tp::Endpoint> endpoint;
+  std::unique_ptr<L2tpDriver> driver;
+  DriverFixture() {
+    cfg.role = l2tp::Role::kLns;
+    endpoint = std::make_unique<l2tp::Endpoint>(cfg, seeded());
+    driver = std::make_unique<L2tpDriver>(io, *endpoint, [](l2tp::Action&) {});
+  }
+  // A UDP socket on 127.0.0.1 and a free port, as another program would hold it.
+  udp::socket holder(bool reuse_address) {
+    udp::socket s(io);
+    s.open(udp::v4());
+    if (reuse_address) s.set_option(udp::socket::reuse_address(true));
+    s.bind(udp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0));
+    return s;
+  }
+};
+
+TEST_F(DriverFixture, RefusesAPortAnotherProgramHolds) {
+  auto other = holder(false);
+  std::string error;
+  EXPECT_FALSE(driver->open(other.local_endpoint(), error));
+  EXPECT_NE(error.find("already in use by another program"), std::string::npos) << error;
+  EXPECT_NE(error.find(std::to_string(other.local_endpoint().port())), std::string::npos) << error;
+}
+
+TEST_F(DriverFixture, RefusesItEvenWhenTheOtherSetSoReuseaddrLikeWeDo) {
+  auto other = holder(true);  // xl2tpd's listener, for one
+  std::string error;
+  EXPECT_FALSE(driver->open(other.local_endpoint(), error));
+  EXPECT_NE(error.find("already in use"), std::string::npos) << error;
+  // ... and on the wildcard address as well.
+  EXPECT_FALSE(driver->open(udp::endpoint(udp::v4(), other.local_endpoint().port()), error));
+}
+
+TEST_F(DriverFixture, AFreePortIsTakenAndSharedOnlyByOurOwnReuseSockets) {
+  udp::endpoint ep;
+  {
+    auto probe = holder(false);
+    ep = probe.local_endpoint();
+  }
+  std::string error;
+  ASSERT_TRUE(driver->open(ep, error)) << error;
+  // A kernel tunnel's socket (SO_REUSEADDR, same port) can still join, as the data path needs.
+  udp::socket tunnel(io);
+  tunnel.open(udp::v4());
+  tunnel.set_option(udp::socket::reuse_address(true));
+  boost::system::error_code ec;
+  tunnel.bind(ep, ec);
+  EXPECT_FALSE(ec) << ec.message();
+}
+
+}  // namespace
+}  // namespace l2tpvpn
