@@ -15,7 +15,11 @@ if(L2TPVPN_PPPD_INCLUDE_DIR)
     target_compile_options(l2tpvpn_pppd_plugin PRIVATE -Werror)
   endif()
   # pppd resolves its own symbols (add_options, phase, ...) when it dlopen()s us: leave them undefined.
-  install(TARGETS l2tpvpn_pppd_plugin LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/pppd/${L2TPVPN_PPPD_VERSION})
+  # pppd loads a plugin named without a path from its compiled-in directory: /usr/lib/pppd/<version> on Debian,
+  # not the multiarch libdir (GNUInstallDirs' LIBDIR is lib/x86_64-linux-gnu under debhelper).
+  set(L2TPVPN_PPPD_PLUGIN_DIR lib/pppd/${L2TPVPN_PPPD_VERSION}
+      CACHE STRING "pppd's plugin directory, relative to the install prefix")
+  install(TARGETS l2tpvpn_pppd_plugin LIBRARY DESTINATION ${L2TPVPN_PPPD_PLUGIN_DIR})
 else()
   message(STATUS "ppp-dev headers (pppd/pppd.h) not found: not building the l2tpvpn pppd plugin")
 endif()

@@ -277,7 +277,7 @@ void Daemon::wait_for_quiet(std::chrono::steady_clock::time_point deadline) {
 
 nlohmann::json Daemon::status_json() const {
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - started_at_);
-  return nlohmann::json{{"server", {{"version", "0.1.0"},
+  return nlohmann::json{{"server", {{"version", L2TPVPN_VERSION},
                                     {"uptime_s", uptime.count()},
                                     {"l2tp_listen", config_.listen_address + ":" + std::to_string(config_.port)}}},
                         {"l2tp", l2tp_status(endpoint_)},

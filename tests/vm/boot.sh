@@ -10,6 +10,9 @@
 #   --timeout  wall-clock seconds for the whole boot (default 300); qemu is killed after that
 #   --mem      guest memory in MiB (default 2048)
 #   --env      an extra variable for the scenarios (KEY=VALUE, no quotes needed)
+#   --deb FILE boot an installed system instead: a Debian 12 root with FILE (an l2tpvpn .deb) installed by apt
+#              (tests/vm/deb_root.sh), systemd as PID 1, the scenarios run by a unit once multi-user is up; the
+#              host's / is at /mnt/host inside, so $VM_ROOT and $VM_BUILD point there
 # Environment: L2TPVPN_VM_ACCEL=kvm|tcg forces the accelerator (default: KVM when /dev/kvm can be opened, else
 # TCG, which emulates the CPU and runs anywhere); L2TPVPN_VM_CACHE is the kernel cache (tests/vm/prepare.sh).
 # Prints the guest's PASS:/FAIL:/BENCH: lines and its summary. Exit status: 0 when the guest reported at least
@@ -18,11 +21,11 @@
 set -eu
 V=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$V/../.." && pwd)
-BUILD=$ROOT/build OUT= TIMEOUT=300 MEM=2048 SCENARIOS=
+BUILD=$ROOT/build OUT= TIMEOUT=300 MEM=2048 SCENARIOS= DEB=
 ENVF=$(mktemp)
 trap 'rm -f "$ENVF"' EXIT
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 # quote VALUE: VALUE as one single-quoted shell word
 quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 while [ $# -gt 0 ]; do
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --mem) MEM=$2; shift 2 ;;
+    --deb) DEB=$2; shift 2 ;;
     --env) case $2 in [A-Za-z_]*=*) ;; *) echo "boot.sh: bad --env '$2'" >&2; exit 2 ;; esac
            echo "export ${2%%=*}=$(quote "${2#*=}")" >>"$ENVF"; shift 2 ;;
     -h|--help) usage ;;
@@ -47,18 +51,25 @@ for need in mount:mount ip:iproute2 modprobe:kmod busybox:busybox-static python3
 done
 KDIR=$("$V/prepare.sh") || exit 2
 
+# In a systemd guest the host's / is mounted at /mnt/host: host paths the guest uses get that prefix.
+HP=
+if [ -n "$DEB" ]; then
+  ROOTFS=$("$V/deb_root.sh" "$DEB") || exit 2
+  HP=/mnt/host
+fi
 LIST=
 for s in $(echo "$SCENARIOS" | tr ',' ' '); do
   case $s in */*) f=$(cd "$(dirname "$s")" && pwd)/$(basename "$s") ;; *) f=$V/scenarios/$s.sh ;; esac
   [ -f "$f" ] || { echo "boot.sh: no scenario $f" >&2; exit 2; }
-  LIST=${LIST:+$LIST:}$f
+  LIST=${LIST:+$LIST:}$HP$f
 done
 OUT=${OUT:-$(mktemp -d /tmp/l2tpvpn-vm.XXXXXX)}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 rm -f "$OUT/summary" "$OUT"/*.log "$OUT/guest.env"
 {
-  echo "export VM_ROOT=$(quote "$ROOT") VM_BUILD=$(quote "$BUILD") VM_OUT=$(quote "$OUT")"
+  echo "export VM_ROOT=$(quote "$HP$ROOT") VM_BUILD=$(quote "$HP$BUILD") VM_OUT=$(quote "$OUT")"
   echo "export VM_SCENARIOS=$(quote "$LIST") VM_KVER=$(quote "$(cat "$KDIR/kver")")"
+  [ -z "$DEB" ] || echo "export VM_DEB=$(quote "$HP$(readlink -f "$DEB")")"
   cat "$ENVF"
 } >"$OUT/guest.env"
 
@@ -91,15 +102,45 @@ case $accel in
   *) echo "boot.sh: L2TPVPN_VM_ACCEL must be kvm or tcg" >&2; exit 2 ;;
 esac
 
+if [ -n "$DEB" ]; then
+  # Run by the initramfs (busybox) on the new root before systemd starts: the unit that runs the scenarios, and
+  # no getty on the serial console (without udev its device never appears).
+  cat >"$OUT/guest-setup.sh" <<EOF2
+#!/bin/sh
+R=\$1
+cat >\$R/etc/systemd/system/vm-test.service <<'UNIT'
+[Unit]
+Description=l2tpvpn VM scenarios
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/bin/sh $HP$V/systemd-init.sh $OUT
+StandardOutput=journal+console
+StandardError=journal+console
+[Install]
+WantedBy=default.target
+UNIT
+mkdir -p \$R/etc/systemd/system/default.target.wants
+ln -sf /etc/systemd/system/vm-test.service \$R/etc/systemd/system/default.target.wants/vm-test.service
+ln -sf /dev/null \$R/etc/systemd/system/serial-getty@ttyS0.service
+EOF2
+  chmod +x "$OUT/guest-setup.sh"
+  APPEND="console=ttyS0 rdinit=/init panic=-1 loglevel=4 vm_systemd=1 vm_out=$OUT"
+  SHARES="-virtfs local,path=$ROOTFS,mount_tag=vmroot,security_model=passthrough,readonly=on,multidevs=remap"
+else
+  APPEND="console=ttyS0 rdinit=/init panic=-1 loglevel=4 vm_init=$V/init.sh vm_out=$OUT"
+  SHARES=
+fi
+
 start=$(date +%s)
 # Three 9p shares: the host's / (read-only root), the kernel's module tree (read-only), and OUT (writable;
 # mounted at the same path inside). `setsid` puts qemu in a process group of its own, so a timeout ends exactly it.
 setsid qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$MEM" -smp 2 -nodefaults -display none -no-reboot \
   -serial "file:$OUT/console.log" -nic none \
   -kernel "$KDIR/vmlinuz" -initrd "$KDIR/initrd.gz" \
-  -append "console=ttyS0 rdinit=/init panic=-1 loglevel=4 vm_init=$V/init.sh vm_out=$OUT" \
+  -append "$APPEND" $SHARES \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-  -virtfs "local,path=$KDIR/root,mount_tag=kmods,security_model=none,readonly=on" \
+  -virtfs "local,path=$KDIR/root/lib/modules,mount_tag=kmods,security_model=none,readonly=on" \
   -virtfs "local,path=$OUT,mount_tag=out,security_model=none" \
   </dev/null >"$OUT/qemu.log" 2>&1 &
 pid=$!

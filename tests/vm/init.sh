@@ -26,11 +26,11 @@ done
 chmod 1777 /tmp /var/tmp
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out "$vm_out"
 . "$vm_out/guest.env"
-# The kernel's module tree (9p tag "kmods": <cache>/root with lib/modules/<version>) and a modprobe that looks
-# there, also for the kernel's own autoload (socket(AF_PPPOX) -> pppox-proto-1, crypto templates, nft
+# The kernel's module tree (9p tag "kmods": the package's lib/modules, with <version>/ in it) and a modprobe that
+# looks there, also for the kernel's own autoload (socket(AF_PPPOX) -> pppox-proto-1, crypto templates, nft
 # expressions). The host has no module tree of this kernel.
-mkdir -p /run/vm-k
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro kmods /run/vm-k
+mkdir -p /run/vm-k/lib/modules
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro kmods /run/vm-k/lib/modules
 printf '#!/bin/sh\nexec /sbin/modprobe -d /run/vm-k "$@"\n' >/run/modprobe
 chmod +x /run/modprobe
 echo /run/modprobe >/proc/sys/kernel/modprobe
@@ -44,28 +44,6 @@ vm_modprobe ppp_generic ppp_async pppox l2tp_core l2tp_ppp l2tp_netlink veth bri
 log "init: modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 ip link set lo up
 
-IFS_SAVED=$IFS; IFS=:; set -- $VM_SCENARIOS; IFS=$IFS_SAVED
-for scenario in "$@"; do
-  name=$(basename "$scenario" .sh)
-  log "init: === scenario $name"
-  t0=$(now_cs)
-  # A subshell: a scenario's `exit`, variables and traps stay its own.
-  ( cd /tmp && . "$scenario" ) 2>&1 | tee "$VM_OUT/$name.log"
-  if ! grep -qE '^(PASS|FAIL):' "$VM_OUT/$name.log"; then
-    echo "FAIL: $name: the scenario reported no result" | tee -a "$VM_OUT/$name.log"
-  fi
-  echo "TIME: $name: $(( ($(now_cs) - t0) / 100 )) s in the guest" | tee -a "$VM_OUT/$name.log"
-  vm_reset  # the next scenario starts from a clean network
-done
-
-passed=0 failed=0
-for scenario in "$@"; do
-  logf=$VM_OUT/$(basename "$scenario" .sh).log
-  np=0 nf=1  # no log at all (9p trouble) counts as a failure; PID 1 must not die on bad arithmetic
-  if [ -f "$logf" ]; then np=$(grep -c '^PASS:' "$logf") nf=$(grep -c '^FAIL:' "$logf"); fi
-  passed=$((passed + ${np:-0})) failed=$((failed + ${nf:-0}))
-done
-echo "$passed passed, $failed failed" >"$VM_OUT/summary"
-log "init: $passed passed, $failed failed"
+vm_run_scenarios
 sync
 busybox poweroff -f

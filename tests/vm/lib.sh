@@ -13,7 +13,7 @@ VM_NS_ROOT=/tmp/vm
 
 # vm_modprobe MODULE...: load modules from the guest kernel's own tree (init.sh mounts it; one call for many is
 # much cheaper than one each).
-vm_modprobe() { /run/modprobe -a "$@"; }
+vm_modprobe() { ${VM_MODPROBE:-/run/modprobe} -a "$@"; }
 
 # Monotonic time in centiseconds (uptime has two decimals). `read` is a builtin: no process per call.
 now_cs() {
@@ -147,4 +147,32 @@ vm_reset() {
   ip link del internet 2>/dev/null
   rm -rf "$VM_NS_ROOT"
   return 0
+}
+
+# vm_run_scenarios: each of $VM_SCENARIOS (':'-separated files) in a subshell of its own, its output teed to
+# $VM_OUT/<name>.log with a TIME: line added, the network reset after it; then "N passed, M failed" (the PASS:
+# and FAIL: lines of all logs) into $VM_OUT/summary. A scenario that printed no result counts as failed.
+vm_run_scenarios() {
+  _saved_ifs=$IFS; IFS=:; set -- $VM_SCENARIOS; IFS=$_saved_ifs
+  for _scenario in "$@"; do
+    _name=$(basename "$_scenario" .sh)
+    log "init: === scenario $_name"
+    _t0=$(now_cs)
+    # A subshell: a scenario's `exit`, variables and traps stay its own.
+    ( cd /tmp && . "$_scenario" ) 2>&1 | tee "$VM_OUT/$_name.log"
+    if ! grep -qE '^(PASS|FAIL):' "$VM_OUT/$_name.log"; then
+      echo "FAIL: $_name: the scenario reported no result" | tee -a "$VM_OUT/$_name.log"
+    fi
+    echo "TIME: $_name: $(( ($(now_cs) - _t0) / 100 )) s in the guest" | tee -a "$VM_OUT/$_name.log"
+    vm_reset  # the next scenario starts from a clean network
+  done
+  _passed=0 _failed=0
+  for _scenario in "$@"; do
+    _logf=$VM_OUT/$(basename "$_scenario" .sh).log
+    _np=0 _nf=1  # no log at all (9p trouble) counts as a failure; PID 1 must not die on bad arithmetic
+    if [ -f "$_logf" ]; then _np=$(grep -c '^PASS:' "$_logf") _nf=$(grep -c '^FAIL:' "$_logf"); fi
+    _passed=$((_passed + ${_np:-0})) _failed=$((_failed + ${_nf:-0}))
+  done
+  echo "$_passed passed, $_failed failed" >"$VM_OUT/summary"
+  log "init: $_passed passed, $_failed failed"
 }

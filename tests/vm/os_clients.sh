@@ -64,8 +64,9 @@ charon {
 }
 swanctl { load = pem }
 EOF
-  _lts="dynamic[udp/1701]"
-  [ "$(l2tp_port "$_n")" = 1701 ] || _lts="dynamic[udp]"
+  # UDP by number: a minimal root (the deb_systemd guest) has no /etc/protocols for charon to resolve "udp"
+  _lts="dynamic[17/1701]"
+  [ "$(l2tp_port "$_n")" = 1701 ] || _lts="dynamic[17]"
   cat >"$_d/swanctl.conf" <<EOF
 connections {
   l2tp {
@@ -80,7 +81,7 @@ connections {
       l2tp {
         mode = transport
         local_ts = $_lts
-        remote_ts = dynamic[udp/1701]
+        remote_ts = dynamic[17/1701]
         esp_proposals = $(esp_of "$_n")
       }
     }
