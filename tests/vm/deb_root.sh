@@ -1,7 +1,7 @@
 #!/bin/sh
 # A Debian 12 root with the given l2tpvpn .deb installed by apt (its Depends resolved from Debian's archive, its
 # postinst run as on a fresh server) plus what the emulated clients of a VM scenario need (xl2tpd, busybox for
-# ping, jq), made with mmdebstrap; systemd is its init. xl2tpd is only the clients' tool here: its system service is
+# ping, jq, socat), made with mmdebstrap; systemd is its init. xl2tpd is only the clients' tool here: its system service is
 # masked (it would hold udp/1701, and l2tpvpnd refuses to start beside another L2TP server). Cached by the .deb's checksum under
 # $L2TPVPN_VM_CACHE/deb-root/ (default ~/.cache/l2tpvpn-vm), only the newest kept. Prints the root's directory.
 #
@@ -22,7 +22,7 @@ if [ ! -f "$DIR/ready" ]; then
   # mmdebstrap installs the .deb with apt, as `apt install ./l2tpvpn_*.deb` would on a server (services are not
   # started inside the build; systemd starts them at boot).
   # (the hook makes the .deb visible to dpkg inside the root, at the path apt gives it)
-  mmdebstrap --variant=apt --include=systemd-sysv,busybox,jq,xl2tpd,procps --include="$DEB" \
+  mmdebstrap --variant=apt --include=systemd-sysv,busybox,jq,xl2tpd,procps,socat --include="$DEB" \
     --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
     --customize-hook='echo l2tpvpn-vm >"$1/etc/hostname"' \
     --customize-hook='ln -sf /dev/null "$1/etc/systemd/system/xl2tpd.service"' \

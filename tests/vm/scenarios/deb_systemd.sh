@@ -9,7 +9,8 @@
 #   4. `systemctl stop l2tpvpn`: no firewall rule, ppp interface, kernel tunnel, SA or process left
 #   5. `apt-get purge l2tpvpn`: no secret or users file left
 #   6. packaging/install.sh (the one-command install): refuses without root and with udp/500 held by another
-#      program, changing nothing; installs and starts; a second run changes nothing and says so
+#      program, changing nothing; installs and starts; a second run changes nothing and says so; an upgrade
+#      (reinstall) keeps the secrets and restarts the daemon
 
 . "$VM_ROOT/tests/vm/os_clients.sh"
 SRV_IP=192.0.2.1
@@ -29,8 +30,12 @@ save_logs() {
 
 # ===================== 1. installed and started by systemd =====================
 log "=== stage 1"
-bench "boot: $(systemd-analyze 2>/dev/null | head -n 1)"
-check "1: l2tpvpn.service active (systemd started it at boot)" wait_for 90 unit_active
+if wait_for 90 unit_active; then
+  up_us=$(systemctl show -p ActiveEnterTimestampMonotonic --value l2tpvpn.service)
+  pass "1: l2tpvpn.service active (systemd started it at boot, $((up_us / 1000)) ms after the kernel started)"
+else
+  fail "1: l2tpvpn.service not active: $(unit_state)"; journal | tail -n 20
+fi
 check "1: ipsec.secret made by postinst, mode 600, $(wc -c </etc/l2tpvpn/ipsec.secret 2>/dev/null) bytes" \
   sh -c "[ $(mode_of /etc/l2tpvpn/ipsec.secret) = 600 ] && [ \$(tr -d '\n' </etc/l2tpvpn/ipsec.secret | wc -c) -ge 32 ]"
 check "1: users file made by postinst, mode 600, with the first user vpnuser" \
@@ -110,21 +115,24 @@ fingerprint() { { cat /etc/l2tpvpn/* 2>/dev/null; dpkg-query -W -f '${Status} ${
 fp0=$(fingerprint)
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups sh "$INSTALL" --deb "$VM_DEB" 2>&1); rc=$?
 check "6: not root: refused ($rc: $out), nothing changed" sh -c "[ $rc = 1 ] && [ '$(fingerprint)' = '$fp0' ]"
-# another daemon on udp/500: an xl2tpd told to use that port stands in for racoon or pluto
-printf '[global]\nport = 500\n' >/tmp/xl2tpd-500.conf
-xl2tpd -D -c /tmp/xl2tpd-500.conf -p /tmp/xl2tpd-500.pid -C /tmp/xl2tpd-500.ctl >/tmp/xl2tpd-500.log 2>&1 &
+# another daemon on udp/500: socat stands in for racoon or pluto (the system charon, which holds it, stopped first)
+systemctl stop strongswan-starter.service
+socat -u UDP-RECV:500 /dev/null &
 holder=$!
 wait_for 10 sh -c "ss -Huln 'sport = :500' | grep -q ."
 out=$(sh "$INSTALL" --deb "$VM_DEB" 2>&1); rc=$?
 kill $holder; wait $holder 2>/dev/null
+systemctl start strongswan-starter.service
 case $out in
-  *"udp/500 (IKE) is held by xl2tpd"*) refused500=yes ;;
+  *"udp/500 (IKE) is held by socat, another IPsec daemon"*) refused500=yes ;;
   *) refused500=no ;;
 esac
 check "6: udp/500 held by another program: refused, naming it ($rc), nothing changed" \
   sh -c "[ $rc = 1 ] && [ $refused500 = yes ] && [ '$(fingerprint)' = '$fp0' ]"
 [ "$refused500" = yes ] || echo "$out"
-# The real run, twice.
+# The real run, twice. install.sh takes the WAN interface and public address from the default route: the guest has
+# no network device, so the route points into the internet bridge (nothing leaves the guest).
+ip route add default via 192.0.2.254 dev internet
 t0=$(now_cs)
 sh "$INSTALL" --deb "$VM_DEB" >"$VM_OUT/deb_systemd-logs/install-1.log" 2>&1; rc=$?
 if [ $rc = 0 ] && wait_for 60 unit_active && grep -q 'Pre-shared key  ' "$VM_OUT/deb_systemd-logs/install-1.log"; then
@@ -141,4 +149,14 @@ if [ $rc = 0 ] && grep -q 'nothing to change' "$VM_OUT/deb_systemd-logs/install-
   pass "6: install.sh again: \"nothing to change\", files, package and daemon (pid $main1) untouched"
 else
   fail "6: second install.sh run (exit $rc) changed something or did not say so"; head -n 5 "$VM_OUT/deb_systemd-logs/install-2.log"
+fi
+# An upgrade (the same package again: postinst runs as for an upgrade) keeps the secrets and restarts the daemon.
+secrets=$(cat /etc/l2tpvpn/ipsec.secret /etc/l2tpvpn/users | cksum)
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall "$VM_DEB" >"$VM_OUT/deb_systemd-logs/reinstall.log" 2>&1; rc=$?
+restarted() { unit_active && [ "$(systemctl show -p MainPID --value l2tpvpn.service)" != "$main1" ]; }
+if [ $rc = 0 ] && wait_for 60 restarted && [ "$(cat /etc/l2tpvpn/ipsec.secret /etc/l2tpvpn/users | cksum)" = "$secrets" ]; then
+  pass "6: upgrade (apt-get install --reinstall): PSK and users kept, daemon restarted (pid $main1 -> $(systemctl show -p MainPID --value l2tpvpn.service))"
+else
+  fail "6: upgrade (exit $rc): state $(unit_state), pid $(systemctl show -p MainPID --value l2tpvpn.service) (was $main1)"
+  tail -n 20 "$VM_OUT/deb_systemd-logs/reinstall.log"
 fi
