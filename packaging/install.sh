@@ -39,15 +39,19 @@ if [ -n "$DEB" ]; then
   [ -f "$DEB" ] || die "no such package file: $DEB"
   DEB=$(readlink -f "$DEB")
 fi
-# holders PORT: the processes (names) with a UDP socket bound to PORT
-holders() { ss -Hulpn "sport = :$1" 2>/dev/null | grep -o 'users:(("[^"]*"' | sed 's/^users:(("//; s/"$//' | sort -u | tr '\n' ' '; }
-for h in $(holders 1701); do
-  [ "$h" = l2tpvpnd ] || die "udp/1701 (L2TP) is held by $h: stop it first (xl2tpd? another L2TP server?)"
-done
-for h in $(holders 500); do
-  [ "$h" = charon ] || [ "$h" = charon-systemd ] ||
-    die "udp/500 (IKE) is held by $h, another IPsec daemon: stop and disable it first (l2tpvpn works with strongSwan's charon)"
-done
+# holders PORT: the names of the processes with a UDP socket bound to PORT (a socket shared by a parent and its
+# children lists them all)
+holders() { ss -Hulpn "sport = :$1" 2>/dev/null | grep -o '("[^"]*",pid=' | sed 's/^("//; s/",pid=$//' | sort -u | tr '\n' ' '; }
+h=$(holders 1701)
+case " $h" in
+  " " | *" l2tpvpnd "*) ;;  # free, or ours already
+  *) die "udp/1701 (L2TP) is held by ${h% }: stop it first (xl2tpd? another L2TP server?)" ;;
+esac
+h=$(holders 500)
+case " $h" in
+  " " | *" charon "* | *" charon-systemd "*) ;;  # free, or strongSwan's charon, which l2tpvpn uses
+  *) die "udp/500 (IKE) is held by ${h% }, another IPsec daemon: stop and disable it first (l2tpvpn works with strongSwan's charon)" ;;
+esac
 if [ -z "$WAN" ]; then
   WAN=$(ip -4 route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
   [ -n "$WAN" ] || die "no IPv4 default route: give --wan-interface and --public-address"

@@ -31,6 +31,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 2);
+  // Nothing else of ours reaches the child: Boost.Asio opens sockets without SOCK_CLOEXEC, and an nft or ip
+  // holding a copy of the L2TP listener (seen in `ss` as a second owner of udp/1701) outlives nothing good.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

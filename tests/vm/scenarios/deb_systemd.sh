@@ -8,9 +8,9 @@
 #   3. a user added to the users file + `systemctl reload l2tpvpn`: taken, the session stays (same pppd, pings)
 #   4. `systemctl stop l2tpvpn`: no firewall rule, ppp interface, kernel tunnel, SA or process left
 #   5. `apt-get purge l2tpvpn`: no secret or users file left
-#   6. packaging/install.sh (the one-command install): refuses without root and with udp/500 held by another
-#      program, changing nothing; installs and starts; a second run changes nothing and says so; an upgrade
-#      (reinstall) keeps the secrets and restarts the daemon
+#   6. packaging/install.sh (the one-command install): refuses without root, on another system than Debian 12,
+#      and with udp/1701 or udp/500 held by another program, changing nothing; installs and starts; a second run
+#      changes nothing and says so; an upgrade (reinstall) keeps the secrets and restarts the daemon
 
 . "$VM_ROOT/tests/vm/os_clients.sh"
 SRV_IP=192.0.2.1
@@ -115,6 +115,21 @@ fingerprint() { { cat /etc/l2tpvpn/* 2>/dev/null; dpkg-query -W -f '${Status} ${
 fp0=$(fingerprint)
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups sh "$INSTALL" --deb "$VM_DEB" 2>&1); rc=$?
 check "6: not root: refused ($rc: $out), nothing changed" sh -c "[ $rc = 1 ] && [ '$(fingerprint)' = '$fp0' ]"
+# not Debian 12: another os-release, in a mount namespace of its own
+printf 'ID=ubuntu\nVERSION_ID="22.04"\nPRETTY_NAME="Ubuntu 22.04"\n' >/tmp/os-release.other
+out=$(unshare -m sh -c 'mount --bind /tmp/os-release.other /etc/os-release && exec sh "$0" --deb "$1"' "$INSTALL" "$VM_DEB" 2>&1); rc=$?
+case $out in *"this is Ubuntu 22.04"*) named=yes ;; *) named=no ;; esac
+check "6: not Debian 12: refused ($rc: $out), nothing changed" sh -c "[ $rc = 1 ] && [ $named = yes ] && [ '$(fingerprint)' = '$fp0' ]"
+# another L2TP server on udp/1701
+socat -u UDP-RECV:1701 /dev/null &
+holder=$!
+wait_for 10 sh -c "ss -Huln 'sport = :1701' | grep -q ."
+out=$(sh "$INSTALL" --deb "$VM_DEB" 2>&1); rc=$?
+kill $holder; wait $holder 2>/dev/null
+case $out in *"udp/1701 (L2TP) is held by socat"*) named=yes ;; *) named=no ;; esac
+check "6: udp/1701 held by another program: refused, naming it ($rc), nothing changed" \
+  sh -c "[ $rc = 1 ] && [ $named = yes ] && [ '$(fingerprint)' = '$fp0' ]"
+[ "$named" = yes ] || echo "$out"
 # another daemon on udp/500: socat stands in for racoon or pluto (the system charon, which holds it, stopped first)
 systemctl stop strongswan-starter.service
 socat -u UDP-RECV:500 /dev/null &
