@@ -13,7 +13,7 @@
 #   --deb FILE boot an installed system instead: a Debian 12 root with FILE (an l2tpvpn .deb) installed by apt
 #              (tests/vm/deb_root.sh), systemd as PID 1, the scenarios run by a unit once multi-user is up; the
 #              host's / is at /mnt/host inside, so $VM_ROOT and $VM_BUILD point there
-# Environment: L2TPVPN_VM_ACCEL=kvm|tcg forces the accelerator (default: KVM when /dev/kvm can be opened, else
+# Environment: L2TPVPN_VM_ACCEL=kvm|tcg forces the accelerator (default: KVM when a probe guest boots on it, else
 # TCG, which emulates the CPU and runs anywhere); L2TPVPN_VM_CACHE is the kernel cache (tests/vm/prepare.sh).
 # Prints the guest's PASS:/FAIL:/BENCH: lines and its summary. Exit status: 0 when the guest reported at least
 # one PASS and no FAIL; 1 on failures, a timeout or a guest that never wrote its summary; 2 when something
@@ -25,7 +25,7 @@ BUILD=$ROOT/build OUT= TIMEOUT=300 MEM=2048 SCENARIOS= DEB=
 ENVF=$(mktemp)
 trap 'rm -f "$ENVF"' EXIT
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 # quote VALUE: VALUE as one single-quoted shell word
 quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 while [ $# -gt 0 ]; do

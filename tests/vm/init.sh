@@ -3,7 +3,7 @@
 # From the kernel command line: vm_out, the host directory boot.sh shares writable (the 9p tag "out"); it holds
 # guest.env with VM_ROOT (repo), VM_BUILD (build dir), VM_OUT (= vm_out), VM_SCENARIOS (':'-separated scenario
 # files), VM_KVER and any --env.
-# Runs each scenario in a subshell with tests/vm/lib.sh sourced, tees its output to $VM_OUT/<name>.log, counts
+# Runs the scenarios (vm_run_scenarios in lib.sh: each in a subshell, output teed to $VM_OUT/<name>.log), counts
 # the PASS:/FAIL: lines into $VM_OUT/summary and powers off. PID 1 must never exit (the kernel would panic), so
 # nothing here uses `set -e` and the power-off is unconditional.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin

@@ -113,7 +113,9 @@ INSTALL=$VM_ROOT/packaging/install.sh
 fingerprint() { { cat /etc/l2tpvpn/* 2>/dev/null; dpkg-query -W -f '${Status} ${Version}' l2tpvpn 2>/dev/null; } | cksum; }
 # Refusals first: each must leave the system exactly as it was (here: l2tpvpn purged).
 fp0=$(fingerprint)
-out=$(setpriv --reuid=65534 --regid=65534 --clear-groups sh "$INSTALL" --deb "$VM_DEB" 2>&1); rc=$?
+# (from a world-readable copy: the clone may sit under /root, which nobody else can enter, as in tests/clean-room.sh)
+cp "$INSTALL" /tmp/install.sh && chmod 755 /tmp/install.sh
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups sh /tmp/install.sh --deb "$VM_DEB" 2>&1); rc=$?
 check "6: not root: refused ($rc: $out), nothing changed" sh -c "[ $rc = 1 ] && [ '$(fingerprint)' = '$fp0' ]"
 # not Debian 12: another os-release, in a mount namespace of its own
 printf 'ID=ubuntu\nVERSION_ID="22.04"\nPRETTY_NAME="Ubuntu 22.04"\n' >/tmp/os-release.other
