@@ -72,8 +72,8 @@ if [ -z "$DEB" ] && ! dpkg-query -W -f '${Status}' l2tpvpn 2>/dev/null | grep -q
   echo "install.sh: building the package from $SRC"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends debhelper dpkg-dev cmake ninja-build g++ pkg-config libboost-dev \
-    libboost-program-options-dev nlohmann-json3-dev libssl-dev ppp-dev >/dev/null
+  # debian/control's Build-Depends, and build-essential, which dpkg-buildpackage also checks for
+  apt-get build-dep -y -qq -o APT::Install-Recommends=false "$SRC" >/dev/null || die "could not install the build dependencies"
   work=$(mktemp -d /var/tmp/l2tpvpn-build.XXXXXX)
   mkdir "$work/src"
   (cd "$SRC" && tar --exclude=./.git --exclude='./build*' --exclude='./obj-*' -cf - .) | tar -C "$work/src" -xf -
@@ -110,7 +110,10 @@ fi
 if [ -n "${restart:-}" ] && systemctl is-active -q l2tpvpn.service; then
   systemctl restart l2tpvpn.service  # the firewall's interface takes a restart; reload does not move it
 fi
-systemctl is-active -q l2tpvpn.service || { systemctl enable -q --now l2tpvpn.service && changed="${changed:+$changed, }service started"; }
+if ! systemctl is-active -q l2tpvpn.service; then
+  systemctl enable -q --now l2tpvpn.service || die "l2tpvpn.service did not start: see journalctl -u l2tpvpn"
+  changed="${changed:+$changed, }service started"
+fi
 
 if [ -n "$changed" ]; then
   echo "install.sh: done ($changed)."
