@@ -53,7 +53,8 @@ done
 echo "=== benchmarks (numbers only, not judged)"
 ctest --test-dir "$BUILD" -L bench -V 2>&1 | grep -E '^[0-9]+: ' | sed 's/^[0-9]*: //' || true
 # Measurements the VM scenarios printed (iperf3 through the kernel and pty data paths, xl2tpd side by side).
-grep -h '^BENCH:' "$BUILD"/tests/vm/out/*/*.log 2>/dev/null || true
+# (each scenario's own log: console.log repeats what the guest printed)
+for d in "$BUILD"/tests/vm/out/*/; do grep -h '^BENCH:' "$d/$(basename "$d").log" 2>/dev/null; done || true
 
 echo "=== fuzzers under ASan/UBSan in $FUZZ_BUILD"
 CC=clang CXX=clang++ cmake -S "$SRC" -B "$FUZZ_BUILD" -G Ninja -DL2TPVPN_FUZZ=ON -DL2TPVPN_TESTS=ON \
