@@ -81,6 +81,15 @@ bool Daemon::setup_firewall(std::string& error) {
   else
     parse_firewall_backend(config_.firewall.backend, backend);
   if (backend == FirewallBackend::kNone) {
+    // RFC 3193's promise is that L2TP never crosses the network unencrypted. Admission drops a plaintext SCCRQ,
+    // but only the firewall keeps plaintext udp/1701 away entirely: when auto finds no tool, refuse rather than
+    // run open (`backend = none` or `manage = false` say the administrator's own firewall does it).
+    if (config_.ipsec.required && config_.firewall.backend == "auto") {
+      error = config_.path + ": firewall: no working backend found (nft, iptables-nft, iptables-legacy), and " +
+              "[ipsec] required = yes needs one to keep plaintext L2TP out: install nftables or iptables, or set " +
+              "[firewall] manage = false if a firewall of your own does it";
+      return false;
+    }
     log::warn("event=firewall_skipped reason=\"no working backend (iptables-legacy, iptables-nft, nft)\"");
     return true;
   }

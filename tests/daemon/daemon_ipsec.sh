@@ -77,6 +77,13 @@ wait $DPID; rc=$?
 grep -q "psk_file must not be accessible by group or others" "$W/daemon.log" && ok=1 || ok=0
 check "a group/world-readable PSK file stops start-up with a message naming it (exit $rc)" [ $rc -ne 0 -a $ok = 1 ]
 chmod 600 "$W/psk"
+# No firewall tool on PATH, firewall managed, IPsec required: start-up stops with a message, charon stopped.
+sed 's/^manage = no/manage = yes/' "$W/l2tpvpnd.conf" >"$W/fw.conf"
+timeout 30 env PATH=/nonexistent "$DAEMON" -c "$W/fw.conf" >"$W/nofw.log" 2>&1; rc=$?  # bounded: a daemon that runs on is the failure
+grep -q "firewall: no working backend found" "$W/nofw.log" && ok=1 || ok=0
+check "no firewall backend with ipsec.required: refuses to start, naming the way out (exit $rc)" [ $rc -ne 0 -a $ok = 1 ]
+nofw_charon=$(sed -n 's/.*event=charon_started .*pid=\([0-9]*\).*/\1/p' "$W/nofw.log")
+check "... and stops the charon it had started (pid ${nofw_charon:-none})" sh -c "[ -n '$nofw_charon' ] && ! kill -0 '$nofw_charon' 2>/dev/null"
 
 # --- embedded charon, profile loaded
 start
