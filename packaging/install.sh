@@ -91,8 +91,10 @@ if [ -n "$DEB" ]; then
 fi
 
 # ---- the configuration: [server] public_address and [firewall] wan_interface, only where they differ
-# set_key SECTION KEY VALUE: VALUE for KEY in SECTION of $CONF; prints "changed" when it was different
+# set_key SECTION KEY VALUE: VALUE for KEY in SECTION of $CONF (checked by l2tpvpnd --check-config before it
+# replaces the file); sets key_changed=yes when it was different
 set_key() {
+  key_changed=
   cur=$(awk -v s="[$1]" -v k="$2" '$0 == s { in_s = 1; next } /^\[/ { in_s = 0 }
         in_s && $1 == k && $2 == "=" { v = $0; sub(/^[^=]*= */, "", v); print v; exit }' "$CONF")
   [ "$cur" = "$3" ] && return 0
@@ -100,10 +102,12 @@ set_key() {
         in_s && $1 == k && $2 == "=" { print k " = " v; next } { print }' "$CONF" >"$CONF.new"
   l2tpvpnd --check-config -c "$CONF.new" >/dev/null || { rm -f "$CONF.new"; die "$1.$2 = $3 is not accepted"; }
   chmod 644 "$CONF.new" && mv "$CONF.new" "$CONF"
-  echo changed
+  key_changed=yes
 }
-[ -n "$(set_key server public_address "$PUBLIC")" ] && changed="${changed:+$changed, }public_address = $PUBLIC"
-if [ -n "$(set_key firewall wan_interface "$WAN")" ]; then
+set_key server public_address "$PUBLIC"
+[ -z "$key_changed" ] || changed="${changed:+$changed, }public_address = $PUBLIC"
+set_key firewall wan_interface "$WAN"
+if [ -n "$key_changed" ]; then
   changed="${changed:+$changed, }wan_interface = $WAN"
   restart=yes
 fi
