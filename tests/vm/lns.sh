@@ -41,7 +41,8 @@ lns_secrets() {
   echo "$PSK" >"$SD/etc/ipsec.secret"; chmod 600 "$SD/etc/ipsec.secret"
 }
 # lns_conf: the configuration every scenario shares (listen on $SRV_IP, status on 8171, our plugin, pool
-# 10.99.0.10-50, IPsec required with the embedded charon and the PSK file); the scenario appends the rest.
+# 10.99.0.10-50, IPsec required with the embedded charon and the PSK file). It ends inside [ipsec]: the scenario
+# appends more [ipsec] keys, then its other sections.
 lns_conf() {
   cat <<EOF
 [log]
@@ -64,6 +65,10 @@ lcp_echo_interval = 10
 [pool]
 range = 10.99.0.10-10.99.0.50
 server_address = 10.99.0.1
+[ipsec]
+required = yes
+charon = embedded
+psk_file = $SD/etc/ipsec.secret
 EOF
 }
 

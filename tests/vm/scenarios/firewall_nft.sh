@@ -49,10 +49,6 @@ forward_before=$(ip netns exec srv sysctl -n net.ipv4.ip_forward)
 
 lns_secrets $CLIENTS
 { lns_conf; cat <<EOF
-[ipsec]
-required = yes
-charon = embedded
-psk_file = $SD/etc/ipsec.secret
 [firewall]
 manage = yes
 backend = auto

@@ -68,10 +68,6 @@ lns_far
 # server files: four users, PSK, configuration
 lns_secrets $CLIENTS
 { lns_conf; cat <<EOF
-[ipsec]
-required = yes
-charon = embedded
-psk_file = $SD/etc/ipsec.secret
 legacy = yes
 [firewall]
 manage = yes
