@@ -134,7 +134,9 @@ Result<std::vector<std::string>, PppdArgsError> build_pppd_args(const PppdOption
     add({p.tty_path, "local", "nocrtscts"});
   }
   if (o.plugin) {
-    add({"plugin", o.plugin->path});
+    // l2tpvpnd sends SIGHUP only after the L2TP session has closed: the plugin makes pppd treat it as the
+    // hang-up it is (ppp/plugin/l2tpvpn_plugin.c) instead of waiting for an LCP Terminate-Ack.
+    add({"plugin", o.plugin->path, "l2tpvpn_sighup_is_hangup"});
     if (o.plugin->report_fd >= 0) add({"l2tpvpn_report_fd", std::to_string(o.plugin->report_fd)});
     if (o.plugin->secrets_path) add({"l2tpvpn_secrets", *o.plugin->secrets_path});
   }

@@ -6,7 +6,8 @@
 //   - `nodetach`: pppd stays our child, so waitpid() gives its exit status (pppd_exit.hpp).
 //   - `ifname ppp-l2tp<N>` and `ipparam`: one unique interface name and script tag per session.
 //   - no secrets in argv or environment: they come from our plugin (`l2tpvpn_secrets <file>`) or chap-secrets.
-//   - `plugin l2tpvpn.so l2tpvpn_report_fd <fd>`: our plugin reports phase, peer name, addresses and counters.
+//   - `plugin l2tpvpn.so l2tpvpn_report_fd <fd>`: our plugin reports phase, peer name, addresses and counters;
+//     `l2tpvpn_sighup_is_hangup`: l2tpvpnd's SIGHUP (sent once the L2TP session is closed) ends pppd at once.
 // File descriptors named here (PPPoL2TP socket, report fd) are the numbers *in the child*: the launcher moves
 // the daemon's descriptors there (pppd_launcher.hpp); kPppol2tpChildFd / kReportChildFd are the usual ones.
 //

@@ -246,7 +246,11 @@ int Daemon::run() {
   watch_hup();
   log::info("event=started listen=" + config_.listen_address + ":" + std::to_string(driver_.local_endpoint().port()) +
             " auth=" + (config_.l2tp.secret.empty() ? "none" : "challenge") +
-            " hidden_avps=" + (config_.l2tp.hide_avps ? "yes" : "no"));
+            " hidden_avps=" + (config_.l2tp.hide_avps ? "yes" : "no") + " silent_peer_timeout_s=" +
+            [this]() -> std::string {
+              auto t = l2tp::silent_peer_timeout(config_.l2tp.channel);
+              return t ? std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*t).count()) : "off";
+            }());
   io_.run();
   if (sessions_) sessions_->kill_all();
   if (ipsec_) ipsec_->stop();

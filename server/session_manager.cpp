@@ -345,9 +345,11 @@ void SessionManager::on_session_down(const l2tp::SessionDown& a) {
 }
 
 void SessionManager::stop_pppd(Session& s) {
-  // The L2TP session is already gone (CDN or StopCCN sent or received): SIGHUP, what pppd gets on a modem
-  // hang-up. pppd still runs LCP Terminate-Request over the dead link (measured in UML: it does not exit on its
-  // own within 3 s, on SIGHUP or SIGTERM alike), so the stop timeout's SIGKILL is the usual end; nothing is left
+  // The L2TP session is already gone (CDN or StopCCN sent or received): SIGHUP. Alone it would make pppd send an
+  // LCP Terminate-Request and wait 2 x 3 s for an ack nobody can send; pppd never sees a hang-up from the kernel
+  // either, since its own descriptor keeps the PPPoL2TP channel registered. Our plugin (loaded with
+  // l2tpvpn_sighup_is_hangup) makes the SIGHUP a hang-up: pppd runs ip-down, reports its counters and exits at
+  // once (measured in the VM tier: 73-243 ms). The stop timeout's SIGKILL is only the backstop; nothing is left
   // behind either way (the kernel drops the ppp unit and session with pppd's descriptors).
   runner_.signal(s.pid, SIGHUP);
   s.kill_timer.expires_after(std::chrono::milliseconds(config_.ppp.stop_timeout_ms));

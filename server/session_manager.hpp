@@ -12,8 +12,9 @@
 //   pppd exits  -> (SIGCHLD, reaped) if the L2TP session is still open: CDN with the result code and RFC 3145
 //                  cause mapped from the exit status (ppp::map_pppd_termination); then the session's kernel socket,
 //                  pty, report socket and address are released
-//   SessionDown -> pppd gets SIGHUP (SIGKILL after ppp.stop_timeout_ms: over a dead link pppd's LCP Terminate
-//                  waits out its timers); its resources are released once it
+//   SessionDown -> pppd gets SIGHUP, which our plugin turns into a hang-up (l2tpvpn_sighup_is_hangup): pppd exits
+//                  within one turn of its loop instead of waiting for an LCP Terminate-Ack over a closed session
+//                  (SIGKILL after ppp.stop_timeout_ms remains the backstop); its resources are released once it
 //                  has been reaped, so an address is never handed out while an old pppd may still use it
 //   TunnelDown  -> the tunnel socket is detached from the driver and the kernel tunnel destroyed (its sessions
 //                  were already reported down by the endpoint)

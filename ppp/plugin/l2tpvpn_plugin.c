@@ -1,10 +1,18 @@
 /*
  * l2tpvpn.so: pppd plugin of the l2tpvpn LNS (pppd 2.4.9, Debian 12).
  *
- * Options (both root-only, OPT_PRIV):
+ * Options (all root-only, OPT_PRIV):
  *   l2tpvpn_report_fd <n>     report session events over inherited descriptor n, one line each (below)
  *   l2tpvpn_secrets <path>    answer CHAP (incl. MS-CHAPv2) and PAP from the l2tvpn user store at <path>
  *                             instead of /etc/ppp/chap-secrets and pap-secrets
+ *   l2tpvpn_sighup_is_hangup  SIGHUP means the line is gone (below)
+ *
+ * Hang-up: l2tpvpnd sends SIGHUP only once the L2TP session is closed (CDN or StopCCN, either side). pppd would
+ * treat it as an operator's request: LCP Terminate-Request, then wait for a Terminate-Ack that no one can send
+ * any more (2 transmissions x 3 s). The kernel never tells pppd instead: the PPP channel of a PPPoL2TP session
+ * is unregistered only when its socket's last descriptor closes, and pppd holds that descriptor itself. So the
+ * plugin turns the SIGHUP into a hang-up: LCP sends its one Terminate-Request and finishes on the next turn of
+ * pppd's loop, which then runs ip-down, reports the final counters and exits at once.
  *
  * Report protocol, version 1: ASCII lines "<event> key=value ...\n". Values are percent-encoded: every byte
  * outside 0x21..0x7e, and '%' and '=', becomes %XX, so a peer-chosen name cannot forge fields or lines.
@@ -33,6 +41,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,6 +52,7 @@
 #include <pppd/chap-new.h>
 #include <pppd/fsm.h>
 #include <pppd/ipcp.h>
+#include <pppd/lcp.h>
 #include <pppd/magic.h>
 
 #define L2TPVPN_EXPORT __attribute__((visibility("default")))
@@ -56,6 +66,7 @@ static int report_fd = -1;
 static unsigned long dropped_lines;
 static char *secrets_path;
 static u_int32_t static_remote; /* network order; 0: none */
+static bool sighup_is_hangup;
 
 /* ---- reporting ---- */
 
@@ -347,11 +358,22 @@ static int opt_secrets(char **argv) {
   return 1;
 }
 
+/* Runs inside pppd's signal handler, before its main loop sees the signal and closes LCP: only plain stores.
+ * No Terminate-Request retransmission and no wait for an ack (the main loop arms the LCP timer with these). */
+static void on_signal(void *arg, int sig) {
+  (void)arg;
+  if (sig != SIGHUP || !sighup_is_hangup) return;
+  lcp_fsm[0].maxtermtransmits = 0;
+  lcp_fsm[0].timeouttime = 0;
+}
+
 static option_t l2tpvpn_options[] = {
     {"l2tpvpn_report_fd", o_special, (void *)opt_report_fd, "Report session events to this descriptor",
      OPT_PRIV, NULL, 0, 0, NULL, 0, 0},
     {"l2tpvpn_secrets", o_special, (void *)opt_secrets, "Take CHAP/PAP secrets from this l2tpvpn user store",
      OPT_PRIV, NULL, 0, 0, NULL, 0, 0},
+    {"l2tpvpn_sighup_is_hangup", o_bool, &sighup_is_hangup, "SIGHUP means the L2TP session is already closed",
+     OPT_PRIV | 1, NULL, 0, 0, NULL, 0, 0},
     {NULL, 0, NULL, NULL, 0, NULL, 0, 0, NULL, 0, 0},
 };
 
@@ -362,4 +384,5 @@ L2TPVPN_EXPORT void plugin_init(void) {
   add_notifier(&ip_up_notifier, on_ip_up, NULL);
   add_notifier(&ip_down_notifier, on_ip_down, NULL);
   add_notifier(&exitnotify, on_exit_notify, NULL);
+  add_notifier(&sigreceived, on_signal, NULL);
 }

@@ -13,6 +13,16 @@ namespace {
 constexpr uint32_t kMaxReceiveWindow = 0x8000;
 }  // namespace
 
+std::optional<Duration> silent_peer_timeout(const ControlChannelConfig& c) {
+  if (c.hello_interval.count() == 0) return std::nullopt;
+  Duration total = c.hello_interval, rto = c.initial_timeout;
+  for (unsigned k = 0; k <= c.max_retransmissions; ++k) {
+    total += std::min(rto, c.max_timeout);
+    if (rto < c.max_timeout) rto *= 2;
+  }
+  return total;
+}
+
 bool seq_before(uint16_t a, uint16_t b) {
   uint16_t d = static_cast<uint16_t>(b - a);
   return d != 0 && d < 0x8000;

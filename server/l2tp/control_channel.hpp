@@ -35,6 +35,14 @@ struct ControlChannelConfig {
   Duration hello_interval{60000};    // §6.5: HELLO after this long without a message from the peer; 0 = off
 };
 
+// How long a peer that has vanished keeps its tunnel: the HELLO goes out hello_interval after the last message
+// heard from the peer (§6.5), is retransmitted max_retransmissions times with the back-off below, and the
+// channel fails when the last retransmission's timer expires:
+//   hello_interval + sum over k = 0..max_retransmissions of min(initial_timeout * 2^k, max_timeout)
+// With the defaults: 60 s + (1 + 2 + 4 + 8 + 8 + 8) s = 91 s. nullopt when HELLO is off (a silent peer is then
+// never probed by L2TP; IPsec DPD or pppd's LCP echo still are).
+std::optional<Duration> silent_peer_timeout(const ControlChannelConfig& c);
+
 // 16-bit sequence number comparison with wraparound (RFC 2661 §5.8, serial arithmetic):
 // a is "before" b when b - a, taken modulo 2^16, lies in 1..32767.
 bool seq_before(uint16_t a, uint16_t b);

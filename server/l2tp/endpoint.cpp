@@ -192,10 +192,15 @@ void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& pa
     ++drops_["tunnel0_not_sccrq"];
     return;
   }
-  // A retransmitted SCCRQ belongs to the tunnel it already created: same peer, same Assigned Tunnel ID.
+  // A retransmitted SCCRQ belongs to the tunnel it already created: same peer, same Assigned Tunnel ID, and that
+  // tunnel still waiting for the SCCCN (our SCCRP may have been lost). Past that point the same triple is a new
+  // control connection: a client that reconnects from the same address and port (Windows always sends from
+  // 1701) and happens to pick its old tunnel ID again while the old tunnel is held closing (§5.7) or, after a
+  // crash of the client, still established. Handing that SCCRQ to the old tunnel would have it acknowledged as a
+  // duplicate and never answered.
   for (auto& [id, t] : tunnels_) {
     if (t->peer() == from && !t->tie_breaker() && t->peer_id() == *m->assigned_tunnel_id &&
-        t->state() != TunnelState::kDead) {
+        (t->state() == TunnelState::kIdle || t->state() == TunnelState::kWaitCtlConn)) {
       t->on_control(now, packet);
       return;
     }

@@ -6,6 +6,8 @@
 #include <boost/program_options.hpp>
 
 #include <iostream>
+#include <memory>
+#include <random>
 
 #include "common/display.hpp"
 #include "server/daemon.hpp"
@@ -27,7 +29,9 @@ int main(int argc, char** argv) {
       "outgoing", "place outgoing calls (OCRQ, LNS role) instead of incoming (ICRQ)")(
       "timeout", po::value<int>()->default_value(20), "seconds")("hold-ms", po::value<int>()->default_value(300),
                                                                  "hold established sessions before closing")(
-      "host-name-hex", po::value<std::string>(), "our Host Name AVP as hex bytes (any bytes: hostile-input tests)");
+      "host-name-hex", po::value<std::string>(), "our Host Name AVP as hex bytes (any bytes: hostile-input tests)")(
+      "seed", po::value<uint64_t>(), "draw IDs from a generator seeded with this (the same IDs on every run: a "
+                                     "client that reconnects with its old tunnel ID)");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, desc), vm);
   log::set_level(log::Level::kDebug);
@@ -51,7 +55,14 @@ int main(int argc, char** argv) {
   int want = vm["sessions"].as<int>();
 
   asio::io_context io;
-  l2tp::Endpoint endpoint(cfg, secure_random);
+  l2tp::RandomFn random = secure_random;
+  if (vm.count("seed")) {
+    auto rng = std::make_shared<std::mt19937_64>(vm["seed"].as<uint64_t>());
+    random = [rng](std::span<uint8_t> out) {
+      for (auto& b : out) b = static_cast<uint8_t>((*rng)());
+    };
+  }
+  l2tp::Endpoint endpoint(cfg, random);
   int up = 0;
   bool failed = false, tunnel_down = false;
   std::string reason;

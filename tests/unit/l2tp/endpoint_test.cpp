@@ -318,6 +318,50 @@ TEST(Endpoint, RetransmittedSccrqDoesNotCreateASecondTunnel) {
   EXPECT_EQ(p.lns->tunnels().size(), 1u);
 }
 
+// A client that reconnects from the same address and port and picks its old Assigned Tunnel ID again (Windows
+// sends from 1701; a restarted LAC may draw the same ID) while the old tunnel is held closing starts a new tunnel
+// at once: its SCCRQ is not a duplicate of the old tunnel's.
+TEST(Endpoint, SccrqReusingAClosingTunnelsIdsStartsANewTunnel) {
+  Pair p;
+  p.build();
+  uint16_t tid = p.lac->open_tunnel(p.now, kLnsAddr).value();
+  auto first = only<SendDatagram>(p.lac->take_actions());
+  ASSERT_EQ(first.size(), 1u);
+  const Bytes sccrq = first[0].bytes;
+  p.lns->on_datagram(p.now, kLacAddr, sccrq);
+  p.run(Duration(5000));
+  ASSERT_EQ(only<TunnelUp>(p.lns_events).size(), 1u);
+  uint16_t old_lns_tid = only<TunnelUp>(p.lns_events)[0].tunnel_id;
+  p.lac->close_tunnel(p.now, tid, ResultCode{result::kStopGeneralRequest, std::nullopt, ""});
+  p.run(Duration(2000));
+  ASSERT_EQ(p.lns->tunnel(old_lns_tid)->state(), TunnelState::kClosing);
+  p.lns->take_actions();
+
+  p.lns->on_datagram(p.now, kLacAddr, sccrq);  // the same bytes: same peer, port, tunnel ID and Ns
+  auto sent = only<SendDatagram>(p.lns->take_actions());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(decode_sent(sent[0]).type, MessageType::kSccrp);
+  EXPECT_EQ(p.lns->tunnels().size(), 2u);
+  EXPECT_EQ(p.lns->tunnel(old_lns_tid)->state(), TunnelState::kClosing);
+}
+
+// The same holds while the old tunnel is still established (the client crashed and came back before HELLO found
+// the old tunnel dead); the old tunnel is left to its keepalive.
+TEST(Endpoint, SccrqReusingAnEstablishedTunnelsIdsStartsANewTunnel) {
+  Pair p;
+  p.build();
+  p.lac->open_tunnel(p.now, kLnsAddr).value();
+  const Bytes sccrq = only<SendDatagram>(p.lac->take_actions()).at(0).bytes;
+  p.lns->on_datagram(p.now, kLacAddr, sccrq);
+  p.run(Duration(5000));
+  ASSERT_EQ(only<TunnelUp>(p.lns_events).size(), 1u);
+  p.lns->on_datagram(p.now, kLacAddr, sccrq);
+  auto sent = only<SendDatagram>(p.lns->take_actions());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(decode_sent(sent[0]).type, MessageType::kSccrp);
+  EXPECT_EQ(p.lns->tunnels().size(), 2u);
+}
+
 TEST(Endpoint, UnknownMandatoryAvpInSessionMessageEndsOnlyThatSession) {
   Pair p;
   p.build();
@@ -421,6 +465,43 @@ TEST(Endpoint, DeadPeerTearsTunnelDownAfterRetries) {
   auto down = only<TunnelDown>(p.lac_events);
   ASSERT_EQ(down.size(), 1u);
   EXPECT_EQ(down[0].result.message, "peer not responding");
+}
+
+// A client that vanishes without a word (its namespace killed, its Wi-Fi gone) loses its tunnel exactly
+// silent_peer_timeout() after the last message the LNS heard from it: 91 s with the defaults.
+TEST(Endpoint, VanishedPeerIsDeclaredDeadAfterTheSilentPeerTimeout) {
+  Pair p;
+  p.lns_cfg.channel = ControlChannelConfig{};  // the defaults, HELLO every 60 s
+  p.build();
+  uint16_t tid = p.connect();
+  p.lac->open_call(p.now, tid, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  ASSERT_EQ(only<SessionUp>(p.lns_events).size(), 1u);
+  auto hello_at = p.lns->next_deadline();  // the HELLO timer: 60 s after the last message heard
+  ASSERT_TRUE(hello_at);
+  const auto timeout = silent_peer_timeout(p.lns_cfg.channel);
+  ASSERT_TRUE(timeout);
+  EXPECT_EQ(*timeout, Duration(91000));
+  const TimePoint dead_at = *hello_at - p.lns_cfg.channel.hello_interval + *timeout;
+  p.drop_all = true;
+  p.run(std::chrono::duration_cast<Duration>(dead_at - p.now) - Duration(1));
+  EXPECT_TRUE(only<TunnelDown>(p.lns_events).empty()) << "declared dead early";
+  p.run(Duration(1));
+  auto down = only<TunnelDown>(p.lns_events);
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].result.message, "peer not responding");
+  EXPECT_EQ(p.now, dead_at);
+}
+
+TEST(Endpoint, SilentPeerTimeoutFollowsTheSettings) {
+  ControlChannelConfig c;
+  c.hello_interval = Duration(10000);
+  c.initial_timeout = Duration(500);
+  c.max_timeout = Duration(2000);
+  c.max_retransmissions = 3;
+  EXPECT_EQ(silent_peer_timeout(c), Duration(10000 + 500 + 1000 + 2000 + 2000));
+  c.hello_interval = Duration(0);
+  EXPECT_EQ(silent_peer_timeout(c), std::nullopt);
 }
 
 TEST(Endpoint, SequencingRequiredReachesSessionUp) {

@@ -40,6 +40,8 @@ TEST(PppdArgs, KernelDefaults) {
                           "pppol2tp_session_id", "200"));
   EXPECT_THAT(a, Not(Contains("pppol2tp_recv_seq")));
   EXPECT_THAT(after(a, "l2tpvpn_report_fd", 1), ElementsAre("4"));
+  // Our plugin, loaded with its hang-up option (l2tpvpnd's SIGHUP means the L2TP session is gone).
+  EXPECT_THAT(after(a, "l2tpvpn.so", 1), ElementsAre("l2tpvpn_sighup_is_hangup"));
   EXPECT_THAT(after(a, "ifname", 1), ElementsAre("ppp-l2tp7"));
   EXPECT_THAT(after(a, "ipparam", 1), ElementsAre("l2tpvpn-7"));
   EXPECT_THAT(after(a, "name", 1), ElementsAre("l2tpvpn"));
