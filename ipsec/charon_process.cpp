@@ -12,11 +12,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
-#include "common/small_file.hpp"
-#include "ppp/atomic_file.hpp"
-#include "ppp/pppd_launcher.hpp"
+#include "common/os/atomic_file.hpp"
+#include "common/os/proc.hpp"
+#include "common/os/small_file.hpp"
+#include "common/os/spawn.hpp"
+#include "common/os/stop.hpp"
 
 namespace l2tpvpn::ipsec {
 
@@ -223,12 +224,11 @@ EmbeddedCharon::~EmbeddedCharon() {
 }
 
 Status<CharonError> EmbeddedCharon::check_pid_file() const {
-  const std::string text = read_small_file(options_.pid_file).value_or("");
+  const std::string text = os::read_small_file(options_.pid_file).value_or("");
   const auto pid = parse_pid_file(text);
   // No file, or one charon itself will recognise as stale (it unlinks a file whose pid is 0 or not alive).
   if (!pid || (::kill(*pid, 0) != 0 && errno == ESRCH)) return {};
-  std::string comm = read_small_file("/proc/" + std::to_string(*pid) + "/comm").value_or("");
-  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  const std::string comm = os::comm_of(*pid);
   if (comm == "charon") {
     return failure(CharonError::Kind::kAlreadyRunning,
                    options_.pid_file + " names the live charon " + std::to_string(*pid) +
@@ -261,16 +261,16 @@ Status<CharonError> EmbeddedCharon::start() {
     }
     if (!fs::is_directory(dir, ec)) return failure(CharonError::Kind::kRuntimeDir, dir + ": not a directory");
   }
-  if (auto w = ppp::write_file_atomically(config_path_, *conf, 0600); !w)
+  if (auto w = os::write_file_atomically(config_path_, *conf, 0600); !w)
     return failure(CharonError::Kind::kWriteConfig, w.error().to_string());
   if (auto st = check_pid_file(); !st) return st;
 
-  ppp::LaunchSpec spec;
+  os::LaunchSpec spec;
   spec.argv = {options_.charon_path};
   spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "STRONGSWAN_CONF=" + config_path_};
   spec.stdout_fd = options_.stderr_fd;
   spec.stderr_fd = options_.stderr_fd;
-  auto pid = ppp::spawn_process(spec);
+  auto pid = os::spawn_process(spec);
   if (!pid) return failure(CharonError::Kind::kSpawn, pid.error().to_string());
   pid_ = *pid;
   ++starts_;
@@ -278,42 +278,40 @@ Status<CharonError> EmbeddedCharon::start() {
 }
 
 namespace {
-CharonExit to_exit(const ppp::PppdTermination& t) {
-  return CharonExit{t.raw_exit_code, t.signal};
+CharonExit to_exit(const os::ExitStatus& s) {
+  return CharonExit{s.exited ? s.code : -1, s.signal};
 }
 }  // namespace
 
 std::optional<CharonExit> EmbeddedCharon::poll() {
   if (pid_ <= 0) return std::nullopt;
-  auto r = ppp::try_reap(pid_);
+  auto r = os::try_reap(pid_);
   if (!r) return std::nullopt;
   pid_ = 0;
-  return to_exit(r->termination);
+  return to_exit(r->status);
 }
 
 std::optional<CharonExit> EmbeddedCharon::stop(std::chrono::milliseconds grace) {
   if (pid_ <= 0) return std::nullopt;
   const pid_t pid = pid_;
-  std::optional<CharonExit> exit;
-  // The group: charon and anything it may have started. ESRCH only if it is already gone (then reaped below).
-  (void)ppp::signal_process_group(pid, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  while (!exit && std::chrono::steady_clock::now() < deadline) {
-    exit = poll();
-    if (!exit) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!exit) {
-    (void)ppp::signal_process_group(pid, SIGKILL);
-    exit = to_exit(ppp::wait_for(pid).termination);
-    pid_ = 0;
+  // The group: charon and anything it may have started; SIGKILL after `grace`.
+  os::StopPolicy policy;
+  policy.grace = grace;
+  policy.poll_interval = std::chrono::milliseconds(10);
+  const os::ChildStop stopped = os::stop_child(pid, policy);
+  // Reaped in every case: a charon SIGKILL has not ended yet (uninterruptible sleep) is waited for.
+  const os::ExitStatus status = stopped.status ? *stopped.status : os::wait_for(pid).status;
+  pid_ = 0;
+  if (stopped.outcome == os::StopOutcome::kKilled || stopped.outcome == os::StopOutcome::kStillAlive) {
     // A killed charon leaves its pid file (and socket) behind; the pid file would name a pid that may be reused.
-    if (parse_pid_file(read_small_file(options_.pid_file).value_or("")) == pid) ::unlink(options_.pid_file.c_str());
+    if (parse_pid_file(os::read_small_file(options_.pid_file).value_or("")) == pid)
+      ::unlink(options_.pid_file.c_str());
   }
   // Anything still in charon's process group goes too (nothing is expected: no plugin of ours forks).
-  (void)ppp::signal_process_group(pid, SIGKILL);
+  (void)os::signal_process_group(pid, SIGKILL);
   // charon leaves its socket file behind even on SIGTERM; nothing listens on it any more.
   if (!unix_socket_answers(options_.vici_socket)) ::unlink(options_.vici_socket.c_str());
-  return exit;
+  return to_exit(status);
 }
 
 }  // namespace l2tpvpn::ipsec

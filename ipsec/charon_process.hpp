@@ -5,8 +5,8 @@
 //   - pure: render_strongswan_conf() turns EmbeddedCharonOptions into a private, minimal strongswan.conf, and
 //     RestartBackoff says when to start charon again after it exited;
 //   - I/O: EmbeddedCharon writes that file (0600, in a runtime dir of ours) and posix_spawns charon with
-//     STRONGSWAN_CONF pointing at it (no shell; ppp/pppd_launcher's spawn_process), knows its pid, reaps it
-//     without blocking (poll()), and stops it (stop(): SIGTERM, then SIGKILL after a deadline).
+//     STRONGSWAN_CONF pointing at it (no shell; common/os/spawn's spawn_process), knows its pid, reaps it
+//     without blocking (poll()), and stops it (stop(): SIGTERM, then SIGKILL after a deadline; common/os/stop).
 //
 // The rendered file (strongswan.conf(5) syntax; nothing of /etc/strongswan.conf or /etc/strongswan.d is read,
 // so a host's strongSwan configuration cannot change ours):

@@ -1,4 +1,3 @@
-# ipsec/module.cmake: the embedded charon (ipsec/charon_process) starts and reaps charon with ppp/pppd_launcher's
-# generic spawn_process/try_reap/signal_process_group and writes its configuration with ppp/atomic_file; those
-# are not pppd-specific, and l2tpvpn_ppp depends on nothing of ours, so ipsec may depend on it.
-target_link_libraries(l2tpvpn_ipsec PUBLIC l2tpvpn_ppp)
+# ipsec/module.cmake: the embedded charon (ipsec/charon_process) spawns, reaps and stops charon and writes its
+# configuration with the generic OS helpers of common/os (l2tpvpn_os); ipsec depends on no other module of ours.
+target_link_libraries(l2tpvpn_ipsec PUBLIC l2tpvpn_os)

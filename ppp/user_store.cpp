@@ -2,7 +2,8 @@
 
 #include <cerrno>
 
-#include "ppp/atomic_file.hpp"
+#include "common/os/atomic_file.hpp"
+#include "common/os/private_file.hpp"
 
 namespace l2tpvpn::ppp {
 namespace {
@@ -130,13 +131,13 @@ Result<UserStore, UserStoreError> UserStore::parse(std::string_view text, const 
 }
 
 Result<UserStore, UserStoreError> UserStore::load(const std::string& path) {
-  auto text = read_file(path, /*require_private=*/true);
+  auto text = os::read_private_file(path);
   if (!text) return unexpected(UserStoreError{UserStoreErrorCode::kFile, path, 0, {}, text.error().to_string()});
   return parse(*text, path);
 }
 
 Result<UserStore, UserStoreError> UserStore::load_or_empty(const std::string& path) {
-  auto text = read_file(path, /*require_private=*/true);
+  auto text = os::read_private_file(path);
   if (!text && text.error().error == ENOENT) return UserStore{};
   if (!text) return unexpected(UserStoreError{UserStoreErrorCode::kFile, path, 0, {}, text.error().to_string()});
   return parse(*text, path);
@@ -155,7 +156,7 @@ std::string UserStore::serialize() const {
 }
 
 Status<UserStoreError> UserStore::save(const std::string& path) const {
-  if (auto ok = write_file_atomically(path, serialize(), 0600); !ok) {
+  if (auto ok = os::write_file_atomically(path, serialize(), 0600); !ok) {
     return unexpected(UserStoreError{UserStoreErrorCode::kFile, path, 0, {}, ok.error().to_string()});
   }
   return {};
@@ -271,7 +272,7 @@ Status<UserStoreError> write_chap_secrets(const std::string& path, const UserSto
                                           const std::string& server_name) {
   // chap-secrets is root's and 0600 on Debian; not requiring privacy here lets us repair a wrong mode, since
   // the rewrite below is 0600 whatever it was.
-  auto text = read_file(path, /*require_private=*/false);
+  auto text = os::read_regular_file(path);
   std::string existing;
   if (text) {
     existing = std::move(*text);
@@ -284,7 +285,7 @@ Status<UserStoreError> write_chap_secrets(const std::string& path, const UserSto
     e.file = path;
     return unexpected(std::move(e));
   }
-  if (auto ok = write_file_atomically(path, *merged, 0600); !ok) {
+  if (auto ok = os::write_file_atomically(path, *merged, 0600); !ok) {
     return unexpected(UserStoreError{UserStoreErrorCode::kFile, path, 0, {}, ok.error().to_string()});
   }
   return {};

@@ -82,7 +82,7 @@ class UserStore {
   static Result<UserStore, UserStoreError> load_or_empty(const std::string& path);
 
   std::string serialize() const;  // canonical text: header comment, users sorted by name
-  // Atomic rewrite, mode 0600 (atomic_file.hpp).
+  // Atomic rewrite, mode 0600 (common/os/atomic_file.hpp).
   Status<UserStoreError> save(const std::string& path) const;
 
   Status<UserStoreError> add(UserEntry user);

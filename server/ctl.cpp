@@ -17,7 +17,7 @@
 #include <set>
 #include <sstream>
 
-#include "ppp/atomic_file.hpp"
+#include "common/os/private_file.hpp"
 #include "ppp/ip_pool.hpp"
 #include "ppp/ipv4.hpp"
 #include "ppp/user_store.hpp"
@@ -665,7 +665,7 @@ class Ctl {
     if (!config_.ipsec.psk.empty()) {
       in.psk = config_.ipsec.psk;
     } else if (!config_.ipsec.psk_file.empty()) {
-      auto text = ppp::read_file(config_.ipsec.psk_file, /*require_private=*/false, 4096);
+      auto text = os::read_regular_file(config_.ipsec.psk_file, 4096);
       if (!text) {
         std::string hint = text.error().error == EACCES ? " (it is root-only: run as root)" : "";
         return fail("cannot read the IPsec pre-shared key: " + text.error().to_string() + hint);

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/os/spawn.hpp"
 #include "server/log.hpp"
-#include "server/process.hpp"
 
 namespace l2tpvpn {
 namespace {
@@ -28,10 +28,10 @@ std::optional<std::string> read_file(const char* path) {
 }  // namespace
 
 FirewallBackend detect_firewall_backend() {
-  if (have_program("nft") && run_process({"nft", "list", "tables"}).exit_code == 0) return FirewallBackend::kNft;
-  if (have_program("iptables-nft") && run_process({"iptables-nft", "-w", "-L", "INPUT", "-n"}).exit_code == 0)
+  if (os::have_program("nft") && os::run_process({"nft", "list", "tables"}).exit_code == 0) return FirewallBackend::kNft;
+  if (os::have_program("iptables-nft") && os::run_process({"iptables-nft", "-w", "-L", "INPUT", "-n"}).exit_code == 0)
     return FirewallBackend::kIptablesNft;
-  if (have_program("iptables-legacy") && run_process({"iptables-legacy", "-w", "-L", "INPUT", "-n"}).exit_code == 0)
+  if (os::have_program("iptables-legacy") && os::run_process({"iptables-legacy", "-w", "-L", "INPUT", "-n"}).exit_code == 0)
     return FirewallBackend::kIptablesLegacy;
   return FirewallBackend::kNone;
 }
@@ -40,7 +40,7 @@ Status<std::string> FirewallManager::run_tables(const FirewallPlan& plan, bool i
   const auto& parts = install_side ? plan.install : plan.remove;
   if (plan.backend == FirewallBackend::kNft) {
     for (const auto& [table, text] : parts) {
-      auto r = run_process({"nft", "-f", "-"}, text);
+      auto r = os::run_process({"nft", "-f", "-"}, text);
       if (r.exit_code != 0) return unexpected("nft -f: " + r.output);
     }
     return {};
@@ -51,24 +51,24 @@ Status<std::string> FirewallManager::run_tables(const FirewallPlan& plan, bool i
     for (const auto& [table, args] : plan.hooks) {
       std::vector<std::string> argv = {ipt, "-w", "-t", table, "-D"};
       argv.insert(argv.end(), args.begin(), args.end());
-      while (run_process(argv).exit_code == 0) {
+      while (os::run_process(argv).exit_code == 0) {
       }
     }
   }
   for (const auto& [table, text] : parts) {
-    auto r = run_process({restore_tool(plan.backend), "-w", "--noflush"}, text);
+    auto r = os::run_process({restore_tool(plan.backend), "-w", "--noflush"}, text);
     if (r.exit_code != 0 && install_side) return unexpected(restore_tool(plan.backend) + " (" + table + "): " + r.output);
   }
   if (install_side) {
     for (const auto& [table, args] : plan.hooks) {
       std::vector<std::string> check = {ipt, "-w", "-t", table, "-C"};
       check.insert(check.end(), args.begin(), args.end());
-      if (run_process(check).exit_code == 0) continue;
+      if (os::run_process(check).exit_code == 0) continue;
       std::vector<std::string> argv = {ipt, "-w", "-t", table, "-I"};
       argv.push_back(args[0]);
       argv.push_back("1");
       argv.insert(argv.end(), args.begin() + 1, args.end());
-      auto r = run_process(argv);
+      auto r = os::run_process(argv);
       if (r.exit_code != 0) return unexpected(ipt + " -I " + args[0] + ": " + r.output);
     }
   }

@@ -9,8 +9,9 @@
 #include <sstream>
 #include <thread>
 
-#include "common/small_file.hpp"
-#include "ppp/atomic_file.hpp"
+#include "common/os/private_file.hpp"
+#include "common/os/proc.hpp"
+#include "common/os/stop.hpp"
 #include "server/log.hpp"
 #include "server/xfrm_purge.hpp"
 
@@ -42,38 +43,22 @@ bool live(const l2tp::Tunnel& t) {
   return t.state() != l2tp::TunnelState::kClosing && t.state() != l2tp::TunnelState::kDead;
 }
 
-std::string comm_of(const std::string& pid) {
-  std::string comm = read_small_file("/proc/" + pid + "/comm").value_or("");
-  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
-  return comm;
-}
-
 // The process is a charon started with our embedded configuration (STRONGSWAN_CONF=<runtime_dir>/charon.conf in
 // its environment): a leftover of an earlier l2tpvpnd, not the system's charon, which shares its pid file.
 bool is_our_embedded_charon(pid_t pid, const std::string& runtime_dir) {
-  if (comm_of(std::to_string(pid)) != "charon") return false;
-  const std::string env = read_small_file("/proc/" + std::to_string(pid) + "/environ").value_or("");
-  const std::string ours = "STRONGSWAN_CONF=" + runtime_dir + "/charon.conf";
-  for (size_t pos = 0; pos < env.size();) {
-    size_t end = env.find('\0', pos);
-    if (end == std::string::npos) end = env.size();
-    if (env.compare(pos, end - pos, ours) == 0) return true;
-    pos = end + 1;
-  }
-  return false;
+  if (os::comm_of(pid) != "charon") return false;
+  const std::vector<std::string> env = os::environ_of(pid);
+  return std::find(env.begin(), env.end(), "STRONGSWAN_CONF=" + runtime_dir + "/charon.conf") != env.end();
 }
 
 // A system strongSwan is running or starting: strongswan-starter.service's starter or its charon, or
 // charon-systemd (strongswan.service). At boot it may not answer on its VICI socket yet; starting an embedded
 // charon then would race it for udp/500 and its pid file.
 bool system_strongswan_running(const std::string& runtime_dir) {
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string comm = comm_of(name);
+  for (pid_t pid : os::list_pids()) {
+    const std::string comm = os::comm_of(pid);
     if (comm == "starter" || comm == "charon-systemd") return true;
-    if (comm == "charon" && !is_our_embedded_charon(static_cast<pid_t>(std::stol(name)), runtime_dir)) return true;
+    if (comm == "charon" && !is_our_embedded_charon(pid, runtime_dir)) return true;
   }
   return false;
 }
@@ -86,8 +71,8 @@ Result<ipsec::ProfileConfig, std::string> profile_from_config(const DaemonConfig
   if (p.psk.empty()) {
     const std::string& path = config.ipsec.psk_file;
     if (path.empty()) return unexpected(config.path + ": ipsec.psk: no pre-shared key (ipsec.psk or ipsec.psk_file)");
-    // ppp::read_file refuses a file group or others can access, or that someone else owns (a secret).
-    auto text = ppp::read_file(path, /*require_private=*/true);
+    // os::read_private_file refuses a file group or others can access, or that someone else owns (a secret).
+    auto text = os::read_private_file(path);
     if (!text) {
       if (text.error().operation == "permissions")
         return unexpected(path + ": ipsec.psk_file must not be accessible by group or others (chmod 600): " +
@@ -155,11 +140,9 @@ Status<std::string> IpsecSupervisor::start() {
       // A charon of an earlier l2tpvpnd that was killed: its SAs belong to tunnels nobody serves any more.
       pid_t stale = started.error().pid;
       log::warn("event=stale_charon pid=" + std::to_string(stale) + " action=stop");
-      ::kill(stale, SIGTERM);
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-      while (::kill(stale, 0) == 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (::kill(stale, 0) == 0) ::kill(stale, SIGKILL);
+      os::StopPolicy policy;
+      policy.poll_interval = std::chrono::milliseconds(50);
+      (void)os::stop_processes({stale}, policy);
       ::unlink(o.pid_file.c_str());
       started = charon_->start();
     }

@@ -14,7 +14,8 @@
 #include <thread>
 
 #include "common/display.hpp"
-#include "common/small_file.hpp"
+#include "common/os/proc.hpp"
+#include "common/os/stop.hpp"
 #include "common/unique_fd.hpp"
 #include "ppp/pppd_args.hpp"
 #include "ppp/pty.hpp"
@@ -27,13 +28,13 @@ using nlohmann::json;
 
 // ---- SystemPppdRunner ----
 
-Result<pid_t, ppp::LaunchError> SystemPppdRunner::spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
-                                                        int report_fd) {
+Result<pid_t, os::LaunchError> SystemPppdRunner::spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
+                                                       int report_fd) {
   return ppp::spawn_pppd(argv, pppol2tp_fd, report_fd, STDERR_FILENO);
 }
-void SystemPppdRunner::signal(pid_t pid, int sig) { (void)ppp::signal_process_group(pid, sig); }
-std::optional<ppp::Reaped> SystemPppdRunner::try_reap(pid_t pid) { return ppp::try_reap(pid); }
-ppp::Reaped SystemPppdRunner::wait(pid_t pid) { return ppp::wait_for(pid); }
+void SystemPppdRunner::signal(pid_t pid, int sig) { (void)os::signal_process_group(pid, sig); }
+std::optional<ppp::Reaped> SystemPppdRunner::try_reap(pid_t pid) { return ppp::try_reap_pppd(pid); }
+ppp::Reaped SystemPppdRunner::wait(pid_t pid) { return ppp::wait_for_pppd(pid); }
 
 // ---- per-session state ----
 
@@ -598,38 +599,18 @@ void SessionManager::kill_all() {
 
 size_t SessionManager::kill_stale_pppd(std::chrono::milliseconds grace) {
   std::vector<pid_t> stale;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    // The process may exit while we look (read(2) then fails with ESRCH): skip it.
-    const std::string cmdline = read_small_file((e.path() / "cmdline").string()).value_or("");
-    std::vector<std::string> argv;
-    for (size_t pos = 0; pos < cmdline.size();) {
-      size_t end = cmdline.find('\0', pos);
-      if (end == std::string::npos) end = cmdline.size();
-      argv.push_back(cmdline.substr(pos, end - pos));
-      pos = end + 1;
-    }
+  for (pid_t pid : os::list_pids()) {
+    // The process may exit while we look: its argv then reads as empty.
+    const std::vector<std::string> argv = os::cmdline_of(pid);
     bool ours = !argv.empty() && argv[0].find("pppd") != std::string::npos &&
                 std::find(argv.begin(), argv.end(), "l2tpvpn_report_fd") != argv.end();
-    if (ours) stale.push_back(static_cast<pid_t>(std::stol(name)));
+    if (ours) stale.push_back(pid);
   }
-  for (pid_t p : stale) {
-    log::warn("event=stale_pppd pid=" + std::to_string(p) + " action=terminate");
-    ::kill(p, SIGTERM);
-  }
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  auto alive = [&] {
-    return std::any_of(stale.begin(), stale.end(), [](pid_t p) { return ::kill(p, 0) == 0; });
-  };
-  while (alive() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  for (pid_t p : stale)
-    if (::kill(p, 0) == 0) ::kill(p, SIGKILL);
-  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  while (alive() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (pid_t p : stale) log::warn("event=stale_pppd pid=" + std::to_string(p) + " action=terminate");
+  os::StopPolicy policy;
+  policy.grace = grace;
+  policy.poll_interval = std::chrono::milliseconds(50);
+  (void)os::stop_processes(stale, policy);
   return stale.size();
 }
 

@@ -62,7 +62,7 @@ class PppdRunner {
  public:
   virtual ~PppdRunner() = default;
   // pppol2tp_fd: -1 in pty mode. report_fd: the child's end of the report socketpair.
-  virtual Result<pid_t, ppp::LaunchError> spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
+  virtual Result<pid_t, os::LaunchError> spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
                                                 int report_fd) = 0;
   virtual void signal(pid_t pid, int sig) = 0;
   virtual std::optional<ppp::Reaped> try_reap(pid_t pid) = 0;
@@ -72,7 +72,7 @@ class PppdRunner {
 // The real thing: ppp::spawn_pppd (pppd's stderr goes to ours), signals to the process group.
 class SystemPppdRunner final : public PppdRunner {
  public:
-  Result<pid_t, ppp::LaunchError> spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
+  Result<pid_t, os::LaunchError> spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
                                         int report_fd) override;
   void signal(pid_t pid, int sig) override;
   std::optional<ppp::Reaped> try_reap(pid_t pid) override;

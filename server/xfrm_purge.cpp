@@ -3,7 +3,7 @@
 #include <set>
 #include <utility>
 
-#include "server/process.hpp"
+#include "common/os/spawn.hpp"
 
 namespace l2tpvpn {
 
@@ -33,7 +33,7 @@ XfrmPurgeResult purge_xfrm(const std::vector<ipsec::SaInfo>& sas) {
   result.peers = pairs.size();
   for (const auto& argv : xfrm_purge_commands(sas)) {
     ++result.commands;
-    auto r = run_process(argv);
+    auto r = os::run_process(argv);
     if (r.exit_code != 0) {
       ++result.failures;
       std::string why = r.output;

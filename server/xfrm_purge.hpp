@@ -7,7 +7,7 @@
 // the server and every peer the SA registry still listed (the registry keeps its last view when charon goes).
 //
 // `xfrm_purge_commands` is pure (tested on its own); `purge_xfrm` runs the commands (iproute2's `ip`, a
-// dependency of strongswan-charon; posix_spawn through run_process, no shell) and is blocking: a few
+// dependency of strongswan-charon; posix_spawn through os::run_process, no shell) and is blocking: a few
 // milliseconds per peer, once per charon crash.
 //
 // Only state between exactly these address pairs goes: policies or SAs of other peers, or of other IPsec users

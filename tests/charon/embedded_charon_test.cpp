@@ -21,10 +21,10 @@
 #include <functional>
 #include <sstream>
 
+#include "common/os/spawn.hpp"
 #include "ipsec/charon_link.hpp"
 #include "ipsec/charon_process.hpp"
 #include "ipsec/vici_client.hpp"
-#include "ppp/pppd_launcher.hpp"
 #include "require.hpp"
 
 namespace l2tpvpn::ipsec {
@@ -136,14 +136,14 @@ class EmbeddedCharonTest : public ::testing::Test {
   // openssl ARGS... in dir_, output to the log.
   bool openssl(std::vector<std::string> args) {
     args.insert(args.begin(), kOpenssl);
-    ppp::LaunchSpec spec;
+    os::LaunchSpec spec;
     spec.argv = args;
     spec.stdout_fd = log_fd_;
     spec.stderr_fd = log_fd_;
-    auto pid = ppp::spawn_process(spec);
+    auto pid = os::spawn_process(spec);
     if (!pid) return false;
-    const auto r = ppp::wait_for(*pid);
-    return r.termination.raw_exit_code == 0;
+    const auto r = os::wait_for(*pid);
+    return r.status.exited && r.status.code == 0;
   }
 
   static inline bool private_run_ = false;

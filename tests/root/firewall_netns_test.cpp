@@ -6,8 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/os/spawn.hpp"
 #include "server/firewall_manager.hpp"
-#include "server/process.hpp"
 #include "require.hpp"
 
 namespace l2tpvpn {
@@ -18,13 +18,13 @@ class FirewallNetns : public ::testing::TestWithParam<FirewallBackend> {
   void SetUp() override {
     L2TPVPN_REQUIRE(geteuid() == 0, "root (private network namespace)");
     ASSERT_EQ(unshare(CLONE_NEWNET), 0) << strerror(errno);
-    ASSERT_EQ(run_process({"ip", "link", "set", "lo", "up"}).exit_code, 0);
+    ASSERT_EQ(os::run_process({"ip", "link", "set", "lo", "up"}).exit_code, 0);
   }
   std::string dump() {
     switch (GetParam()) {
-      case FirewallBackend::kNft: return run_process({"nft", "list", "ruleset"}).output;
-      case FirewallBackend::kIptablesLegacy: return run_process({"iptables-legacy-save"}).output;
-      default: return run_process({"iptables-nft-save"}).output;
+      case FirewallBackend::kNft: return os::run_process({"nft", "list", "ruleset"}).output;
+      case FirewallBackend::kIptablesLegacy: return os::run_process({"iptables-legacy-save"}).output;
+      default: return os::run_process({"iptables-nft-save"}).output;
     }
   }
   // Sends one UDP datagram to 127.0.0.1:1701 and reports whether it arrived within 300 ms.

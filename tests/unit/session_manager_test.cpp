@@ -34,9 +34,9 @@ struct FakePppd {
 
 class FakeRunner : public PppdRunner {
  public:
-  Result<pid_t, ppp::LaunchError> spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
+  Result<pid_t, os::LaunchError> spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
                                         int report_fd) override {
-    if (fail_spawn) return unexpected(ppp::LaunchError{"posix_spawn", ENOENT, "test"});
+    if (fail_spawn) return unexpected(os::LaunchError{"posix_spawn", ENOENT, "test"});
     pid_t pid = next_pid++;
     auto& p = procs[pid];
     p.argv = argv;

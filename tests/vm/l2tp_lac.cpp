@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
     } else if (auto* d = std::get_if<l2tp::SessionDown>(&a)) {
       std::cout << "LAC session_down local=" << d->session_id << " by_peer=" << d->by_peer
                 << " result=" << d->result.result << std::endl;
-      if (auto it = pppd.find(d->session_id); it != pppd.end()) (void)ppp::signal_process_group(it->second, SIGTERM);
+      if (auto it = pppd.find(d->session_id); it != pppd.end()) (void)os::signal_process_group(it->second, SIGTERM);
       if (tunnel) (void)plane.destroy_session(tunnel->tunnel_id, d->session_id);
     } else if (auto* td = std::get_if<l2tp::TunnelDown>(&a)) {
       std::cout << "LAC tunnel_down by_peer=" << td->by_peer << " result=" << td->result.result << std::endl;
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
       drv->detach_tunnel_socket(td->tunnel_id);
       if (tunnel) (void)plane.destroy_tunnel(tunnel->tunnel_id);
       tunnel.reset();
-      for (auto& [sid, pid] : pppd) (void)ppp::signal_process_group(pid, SIGTERM);
+      for (auto& [sid, pid] : pppd) (void)os::signal_process_group(pid, SIGTERM);
     }
   });
   drv = &driver;
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
     children.async_wait([&](boost::system::error_code ec, int) {
       if (ec) return;
       for (auto it = by_pid.begin(); it != by_pid.end();) {
-        auto r = ppp::try_reap(it->first);
+        auto r = ppp::try_reap_pppd(it->first);
         if (!r) {
           ++it;
           continue;
@@ -173,8 +173,8 @@ int main(int argc, char** argv) {
   });
   io.run();
   for (auto& [pid, sid] : by_pid) {
-    (void)ppp::signal_process_group(pid, SIGKILL);
-    ppp::wait_for(pid);
+    (void)os::signal_process_group(pid, SIGKILL);
+    ppp::wait_for_pppd(pid);
   }
   std::cout << "LAC exit" << std::endl;
   return 0;

@@ -140,12 +140,12 @@ std::optional<Args> parse_args(int argc, char** argv) {
 // there is no handler and no race between "pppd exited" and "we were told to stop".
 l2tpvpn::ppp::Reaped wait_passing_signals(pid_t pid, const sigset_t& set) {
   for (;;) {
-    if (auto r = l2tpvpn::ppp::try_reap(pid)) return *r;
+    if (auto r = l2tpvpn::ppp::try_reap_pppd(pid)) return *r;
     siginfo_t info{};
     int sig = sigwaitinfo(&set, &info);
     if (sig == SIGTERM || sig == SIGINT) {
       std::fprintf(stderr, "pppol2tp_pair: signal %d: stopping pppd %d\n", sig, pid);
-      (void)l2tpvpn::ppp::signal_process_group(pid, SIGTERM);
+      (void)l2tpvpn::os::signal_process_group(pid, SIGTERM);
     }
   }
 }

@@ -1,4 +1,5 @@
-// I/O tests of the launcher: real children (/bin/sh and a fake pppd script), real descriptors, /proc checks.
+// The pppd-specific layer over common/os/spawn: spawn_pppd's descriptor layout (checked on a stand-in pppd
+// script through /proc) and reaping with the exit status read as pppd's.
 #include "ppp/pppd_launcher.hpp"
 
 #include <fcntl.h>
@@ -12,19 +13,12 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "ppp/pppd_args.hpp"
 
 namespace l2tpvpn::ppp {
 namespace {
-
-std::string link_of(pid_t pid, int fd) {
-  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd)).string();
-}
-
-std::string our_link(int fd) { return std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd)).string(); }
 
 std::set<int> fds_of(pid_t pid) {
   std::set<int> out;
@@ -34,51 +28,18 @@ std::set<int> fds_of(pid_t pid) {
   return out;
 }
 
-std::string status_field(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) {
-      auto v = line.substr(key.size() + 1);
-      return v.substr(v.find_first_not_of(" \t"));
-    }
-  }
-  return {};
+std::string link_of(pid_t pid, int fd) {
+  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd)).string();
 }
 
-// Waits (clock-based deadline) until the child has exec'd `comm`.
-bool wait_for_comm(pid_t pid, const std::string& comm) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
-    std::string c;
-    std::getline(in, c);
-    if (c == comm) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
-std::string read_until_end(int fd) {
-  std::string out;
-  char buf[512];
-  while (out.find("END\n") == std::string::npos) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
-class Launcher : public ::testing::Test {
+class PppdLauncher : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/l2tpvpn-launch-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     fake_ = dir_ + "/fake-pppd";
-    // A stand-in pppd: writes its argv to the report descriptor (4), then becomes `sleep` with the same
-    // descriptor table so the test can inspect it.
+    // A stand-in pppd: writes its argv to the report descriptor, then becomes `sleep` with the same table.
     std::ofstream(fake_) << "#!/bin/sh\n"
                             "for a in \"$@\"; do printf '%s\\n' \"$a\"; done >&4\n"
                             "printf 'END\\n' >&4\n"
@@ -89,150 +50,56 @@ class Launcher : public ::testing::Test {
   std::string dir_, fake_;
 };
 
-TEST_F(Launcher, ExitStatusMapsToEnum) {
-  LaunchSpec spec;
-  spec.argv = {"/bin/sh", "-c", "exit 11"};
-  auto pid = spawn_process(spec);
+TEST_F(PppdLauncher, PppolTwoTpSocketAndReportFdLandOnTheirNumbers) {
+  int sv[2], rep[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);  // stands in for the PPPoL2TP socket
+  ASSERT_EQ(pipe2(rep, O_CLOEXEC), 0);
+  auto pid = spawn_pppd({fake_, "plugin", "pppol2tp.so", "with space"}, sv[0], rep[1]);
   ASSERT_TRUE(pid) << pid.error().to_string();
-  auto r = wait_for(*pid);
+  close(rep[1]);
+  std::string out;
+  char buf[512];
+  while (out.find("END\n") == std::string::npos) {
+    ssize_t n = read(rep[0], buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(out, "plugin\npppol2tp.so\nwith space\nEND\n");
+  // The script has written everything and execs `sleep` (same table). The kernel renames the process before it
+  // closes the script's close-on-exec descriptors, so poll the table itself, with a deadline.
+  const std::set<int> want = {0, 1, 2, kPppol2tpChildFd, kReportChildFd};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (fds_of(*pid) != want && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(fds_of(*pid), want);
+  EXPECT_EQ(link_of(*pid, 2), "/dev/null");  // no stderr_fd given
+  ASSERT_TRUE(os::signal_process_group(*pid, SIGTERM));
+  const auto r = wait_for_pppd(*pid);
+  EXPECT_EQ(r.termination.exit, PppdExit::kKilledBySignal);
+  EXPECT_EQ(r.termination.signal, SIGTERM);
+  for (int fd : {sv[0], sv[1], rep[0]}) close(fd);
+}
+
+TEST_F(PppdLauncher, ExitCodeMapsToEnum) {
+  auto pid = spawn_pppd({"/bin/sh", "-c", "exit 11"}, -1, -1);
+  ASSERT_TRUE(pid) << pid.error().to_string();
+  const auto r = wait_for_pppd(*pid);
   EXPECT_EQ(r.pid, *pid);
   EXPECT_EQ(r.termination.exit, PppdExit::kPeerAuthFailed);
   EXPECT_EQ(r.termination.raw_exit_code, 11);
 }
 
-TEST_F(Launcher, TryReapIsNonBlocking) {
-  LaunchSpec spec;
-  spec.argv = {"/bin/sh", "-c", "read x; exit 15"};
-  int p[2];
-  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
-  spec.stdin_fd = p[0];
-  auto pid = spawn_process(spec);
-  ASSERT_TRUE(pid);
-  close(p[0]);
-  EXPECT_FALSE(try_reap(*pid));  // still running, waiting for input
-  ASSERT_EQ(write(p[1], "x\n", 2), 2);
-  close(p[1]);
-  std::optional<Reaped> r;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!(r = try_reap(*pid)) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->termination.exit, PppdExit::kPeerDead);
+TEST(PppdTerminationFromExitStatus, ExitSignalUnknown) {
+  EXPECT_EQ(pppd_termination_from_exit_status(os::ExitStatus{true, 15, 0, false}),
+            (PppdTermination{PppdExit::kPeerDead, 15, 0, false}));
+  EXPECT_EQ(pppd_termination_from_exit_status(os::ExitStatus{true, 99, 0, false}).exit, PppdExit::kUnknown);
+  EXPECT_EQ(pppd_termination_from_exit_status(os::ExitStatus{false, -1, SIGSEGV, true}),
+            (PppdTermination{PppdExit::kKilledBySignal, -1, SIGSEGV, true}));
+  EXPECT_EQ(pppd_termination_from_exit_status(os::ExitStatus{}), PppdTermination{});
 }
 
-TEST_F(Launcher, PassesExactlyTheGivenDescriptors) {
-  int sv[2], rep[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);  // stands in for the PPPoL2TP socket
-  ASSERT_EQ(pipe2(rep, O_CLOEXEC), 0);
-  int leaky = open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC: must not reach the child
-  ASSERT_GE(leaky, 0);
-  signal(SIGPIPE, SIG_IGN);  // an ignored signal in the parent must not be inherited
-
-  std::vector<std::string> argv = {fake_, "plugin", "pppol2tp.so", "name", "with space", "ifname", "ppp-l2tp1"};
-  auto pid = spawn_pppd(argv, sv[0], rep[1]);
-  ASSERT_TRUE(pid) << pid.error().to_string();
-  close(rep[1]);
-  EXPECT_EQ(read_until_end(rep[0]), "plugin\npppol2tp.so\nname\nwith space\nifname\nppp-l2tp1\nEND\n");
-  ASSERT_TRUE(wait_for_comm(*pid, "sleep"));
-
-  EXPECT_EQ(fds_of(*pid), (std::set<int>{0, 1, 2, kPppol2tpChildFd, kReportChildFd}));
-  EXPECT_EQ(link_of(*pid, 0), "/dev/null");
-  EXPECT_EQ(link_of(*pid, 1), "/dev/null");
-  EXPECT_EQ(link_of(*pid, 2), "/dev/null");
-  EXPECT_EQ(link_of(*pid, kPppol2tpChildFd), our_link(sv[0]));
-  EXPECT_EQ(link_of(*pid, kReportChildFd).rfind("pipe:", 0), 0u);
-  EXPECT_EQ(getpgid(*pid), *pid);  // its own process group
-  EXPECT_EQ(status_field(*pid, "SigBlk"), "0000000000000000");
-  // glibc's posix_spawn cannot reset its two internal signals (32 SIGCANCEL, 33 SIGSETXID: bits 31 and 32)
-  // and leaves them ignored across exec; the exec'd program's libc installs its handlers when it needs them.
-  // Every real signal must be back to default.
-  constexpr uint64_t kGlibcInternal = (uint64_t{1} << 31) | (uint64_t{1} << 32);
-  EXPECT_EQ(std::stoull(status_field(*pid, "SigIgn"), nullptr, 16) & ~kGlibcInternal, 0u);
-  signal(SIGPIPE, SIG_DFL);
-
-  ASSERT_TRUE(signal_process_group(*pid, SIGTERM));
-  auto r = wait_for(*pid);
-  EXPECT_EQ(r.termination.exit, PppdExit::kKilledBySignal);
-  EXPECT_EQ(r.termination.signal, SIGTERM);
-  EXPECT_FALSE(signal_process_group(*pid, SIGTERM));  // gone: ESRCH
-  close(sv[0]);
-  close(sv[1]);
-  close(rep[0]);
-  close(leaky);
-}
-
-TEST_F(Launcher, CrossedMappingsDoNotClobber) {
-  int a[2], b[2];
-  ASSERT_EQ(pipe2(a, O_CLOEXEC), 0);
-  ASSERT_EQ(pipe2(b, O_CLOEXEC), 0);
-  // Move the read ends well above 4 so neither number collides with the report target below, whatever
-  // descriptors the test runner left open (ctest may hand us more than 0-2).
-  for (int* fd : {&a[0], &b[0]}) {
-    int high = fcntl(*fd, F_DUPFD_CLOEXEC, fd == &a[0] ? 20 : 30);
-    ASSERT_GE(high, 20);
-    close(*fd);
-    *fd = high;
-  }
-  // Give a[0] the number of b[0] in the child and vice versa, plus the report pipe on 4 for the handshake.
-  int rep[2];
-  ASSERT_EQ(pipe2(rep, O_CLOEXEC), 0);
-  LaunchSpec spec;
-  spec.argv = {fake_};
-  spec.fds = {{a[0], b[0]}, {b[0], a[0]}, {rep[1], 4}};
-  auto pid = spawn_process(spec);
-  ASSERT_TRUE(pid) << pid.error().to_string();
-  close(rep[1]);
-  read_until_end(rep[0]);
-  ASSERT_TRUE(wait_for_comm(*pid, "sleep"));
-  EXPECT_EQ(link_of(*pid, b[0]), our_link(a[0]));
-  EXPECT_EQ(link_of(*pid, a[0]), our_link(b[0]));
-  ASSERT_TRUE(signal_process_group(*pid, SIGKILL));
-  EXPECT_EQ(wait_for(*pid).termination.signal, SIGKILL);
-  for (int fd : {a[0], a[1], b[0], b[1], rep[0]}) close(fd);
-}
-
-TEST_F(Launcher, EnvironmentIsOnlyWhatWeGive) {
-  int rep[2];
-  ASSERT_EQ(pipe2(rep, O_CLOEXEC), 0);
-  setenv("L2TPVPN_TEST_SECRET", "leak", 1);
-  LaunchSpec spec;
-  spec.argv = {"/bin/sh", "-c", "env >&4"};
-  spec.fds = {{rep[1], 4}};
-  auto pid = spawn_process(spec);
-  ASSERT_TRUE(pid);
-  close(rep[1]);
-  std::string out;
-  char buf[512];
-  for (ssize_t n; (n = read(rep[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  close(rep[0]);
-  wait_for(*pid);
-  unsetenv("L2TPVPN_TEST_SECRET");
-  EXPECT_EQ(out.find("L2TPVPN_TEST_SECRET"), std::string::npos);
-  EXPECT_NE(out.find("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), std::string::npos);
-}
-
-TEST_F(Launcher, Errors) {
-  LaunchSpec spec;
-  EXPECT_EQ(spawn_process(spec).error().operation, "validate");
-  spec.argv = {"sh"};
-  EXPECT_EQ(spawn_process(spec).error().operation, "validate");
-  spec.argv = {dir_ + "/does-not-exist"};
-  auto r = spawn_process(spec);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().error, ENOENT);
-  spec.argv = {"/bin/true"};
-  spec.fds = {{0, 2}};
-  EXPECT_FALSE(spawn_process(spec));  // target in stdio range
-  spec.fds = {{0, 5}, {1, 5}};
-  EXPECT_FALSE(spawn_process(spec));  // target twice
-  spec.fds = {{987, 5}};
-  EXPECT_EQ(spawn_process(spec).error().error, EBADF);  // source not open
-  EXPECT_FALSE(signal_process_group(1, SIGTERM));
-}
-
-TEST_F(Launcher, ReapUnknownPidDoesNotHang) {
-  auto r = try_reap(999999);
+TEST(PppdLauncherReap, UnknownPidDoesNotHang) {
+  auto r = try_reap_pppd(999999);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->termination.exit, PppdExit::kUnknown);
 }

@@ -7,7 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ppp/atomic_file.hpp"
+#include "common/os/atomic_file.hpp"
+#include "common/os/private_file.hpp"
 
 namespace l2tpvpn::ppp {
 namespace {
@@ -146,7 +147,7 @@ TEST_F(UserStoreFiles, LoadRefusesReadableFileAndMissingFile) {
 
 TEST_F(UserStoreFiles, ParseErrorFromLoadNamesThePath) {
   auto p = dir_ + "/users";
-  ASSERT_TRUE(write_file_atomically(p, "ok password=x\nbroken\n"));
+  ASSERT_TRUE(os::write_file_atomically(p, "ok password=x\nbroken\n"));
   auto r = UserStore::load(p);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().to_string(), p + ":2: password: missing");
@@ -208,7 +209,7 @@ TEST_F(UserStoreFiles, WriteChapSecrets) {
   struct stat st {};
   ASSERT_EQ(stat(p.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  auto text = read_file(p, true);
+  auto text = os::read_private_file(p);
   ASSERT_TRUE(text);
   EXPECT_EQ(text->rfind("# header\n# BEGIN l2tpvpn users for server l2tpvpn", 0), 0u);
   ASSERT_TRUE(write_chap_secrets(dir_ + "/new-chap-secrets", two_users(), "l2tpvpn"));

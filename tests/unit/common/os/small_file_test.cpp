@@ -1,5 +1,5 @@
 // read_small_file / read_all_fd: never throw, even when the /proc entry's process is gone between open and read.
-#include "common/small_file.hpp"
+#include "common/os/small_file.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <iterator>
 
-namespace l2tpvpn {
+namespace l2tpvpn::os {
 namespace {
 
 TEST(SmallFile, ReadsAFileAndReportsAMissingOne) {
@@ -54,4 +54,4 @@ TEST(SmallFile, AProcessThatVanishedBetweenOpenAndReadIsNotAnException) {
 }
 
 }  // namespace
-}  // namespace l2tpvpn
+}  // namespace l2tpvpn::os

@@ -1,8 +1,10 @@
 // Reading small kernel-made files (/proc/<pid>/cmdline, /proc/<pid>/comm) that may vanish at any moment: the
 // process can exit between open(2) and read(2), and read(2) then fails with ESRCH. std::ifstream's streambuf
 // throws std::ios_base::failure on such a read error when used through istreambuf_iterator, whatever the
-// stream's exception mask; these helpers never throw and report any failure as nullopt.
-// Safe to call from any thread.
+// stream's exception mask; these helpers never throw and report any failure as nullopt. common/os/proc builds
+// on them.
+//
+// Thread-safety: functions without shared state.
 #pragma once
 
 #include <fcntl.h>
@@ -12,7 +14,7 @@
 #include <optional>
 #include <string>
 
-namespace l2tpvpn {
+namespace l2tpvpn::os {
 
 // Everything left to read on `fd` (at most `limit` bytes); nullopt on a read error. Does not close `fd`.
 inline std::optional<std::string> read_all_fd(int fd, size_t limit = 1 << 20) {
@@ -38,4 +40,4 @@ inline std::optional<std::string> read_small_file(const std::string& path, size_
   return r;
 }
 
-}  // namespace l2tpvpn
+}  // namespace l2tpvpn::os
