@@ -222,11 +222,11 @@ int Daemon::run() {
   if (config_.status_enabled) {
     http_.route("/status", [this] {
       return HttpResponse{200, "application/json",
-                          status_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
+                          to_json(snapshot()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
     });
     http_.route("/healthz", [] { return HttpResponse{200, "text/plain", "ok\n"}; });
     http_.route("/metrics", [this] {
-      return HttpResponse{200, "text/plain; version=0.0.4", l2tp_metrics(endpoint_) + session_metrics()};
+      return HttpResponse{200, "text/plain; version=0.0.4", to_metrics(snapshot())};
     });
     if (!http_.start(err)) {
       log::error(err);
@@ -288,38 +288,43 @@ void Daemon::wait_for_quiet(std::chrono::steady_clock::time_point deadline) {
   shutdown_timer_.async_wait([this, deadline](boost::system::error_code) { wait_for_quiet(deadline); });
 }
 
-nlohmann::json Daemon::status_json() const {
-  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - started_at_);
-  return nlohmann::json{{"server", {{"version", L2TPVPN_VERSION},
-                                    {"uptime_s", uptime.count()},
-                                    {"l2tp_listen", config_.listen_address + ":" + std::to_string(config_.port)}}},
-                        {"l2tp", l2tp_status(endpoint_)},
-                        {"ipsec", ipsec_ ? ipsec_->status_json() : nlohmann::json{{"required", false},
-                                                                                   {"charon", "none"},
-                                                                                   {"link", "disconnected"},
-                                                                                   {"charon_pid", nullptr},
-                                                                                   {"sas", nlohmann::json::array()}}},
-                        {"ppp", ppp_status()},
-                        {"sessions", sessions_status()}};
-}
-
-nlohmann::json Daemon::sessions_status() const {
-  auto list = sessions_ ? sessions_->sessions_json() : nlohmann::json::array();
-  for (auto& s : list) {
-    s["ipsec"] = nullptr;
-    if (!ipsec_) continue;
-    auto t = tunnel_peers_.find(s["tunnel"].get<uint16_t>());
-    if (t == tunnel_peers_.end()) continue;
-    if (auto sa = ipsec_->sa_for(t->second)) s["ipsec"] = ipsec_session_json(*sa);
+StatusSnapshot Daemon::snapshot() const {
+  StatusSnapshot snap;
+  snap.server.version = L2TPVPN_VERSION;
+  snap.server.uptime_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - started_at_).count();
+  snap.server.l2tp_listen = config_.listen_address + ":" + std::to_string(config_.port);
+  snap.l2tp = l2tp_view(endpoint_);
+  if (ipsec_) snap.ipsec = ipsec_->view();
+  if (sessions_) {
+    PppView p;
+    p.data_path = sessions_->data_path_name();
+    p.pool_range = config_.pool.range;
+    p.pool_server_address = config_.pool.server_address;
+    p.pool_capacity = sessions_->pool().dynamic_capacity();
+    p.pool_in_use = sessions_->pool().sessions();
+    p.pppd_running = sessions_->running_pppd();
+    p.counters = sessions_->stats();
+    snap.ppp = std::move(p);
+    snap.sessions = sessions_->session_views();
+    if (ipsec_) {
+      for (auto& v : snap.sessions) {
+        auto t = tunnel_peers_.find(v.tunnel);
+        if (t == tunnel_peers_.end()) continue;
+        if (auto sa = ipsec_->sa_for(t->second)) v.ipsec = session_ipsec_view(*sa);
+      }
+    }
   }
-  return list;
+  return snap;
 }
 
 void Daemon::register_control() {
   using nlohmann::json;
-  control_.handle("status", [this](const json&) { return status_json(); });
+  control_.handle("status", [this](const json&) { return to_json(snapshot()); });
   control_.handle("sessions", [this](const json&) {
-    return json{{"ok", true}, {"sessions", sessions_ ? sessions_->sessions_json() : nlohmann::json::array()}};
+    json list = json::array();
+    for (const auto& v : snapshot().sessions) list.push_back(to_json(v));
+    return json{{"ok", true}, {"sessions", std::move(list)}};
   });
   control_.handle("users-reload", [this](const json&) {
     auto users = ppp::UserStore::load_or_empty(config_.users_file);
@@ -392,61 +397,5 @@ void Daemon::on_event(l2tp::Action& action) {
   }
 }
 
-std::string Daemon::session_metrics() const {
-  std::ostringstream o;
-  if (sessions_) {
-    std::map<std::string, uint64_t> by_state;
-    for (const auto& s : sessions_->sessions_json()) ++by_state[s.value("state", "?")];
-    o << "# HELP l2tpvpn_ppp_sessions PPP sessions by state.\n# TYPE l2tpvpn_ppp_sessions gauge\n";
-    for (const char* st : {"starting", "authenticating", "up", "closing"})
-      o << "l2tpvpn_ppp_sessions{state=\"" << st << "\"} " << by_state[st] << "\n";
-    const auto& c = sessions_->stats();
-    o << "# HELP l2tpvpn_ppp_auth_failures_total Logins refused (wrong password or unknown user).\n"
-         "# TYPE l2tpvpn_ppp_auth_failures_total counter\nl2tpvpn_ppp_auth_failures_total "
-      << c.auth_failures << "\n";
-    o << "# HELP l2tpvpn_ppp_sessions_started_total pppd processes started.\n"
-         "# TYPE l2tpvpn_ppp_sessions_started_total counter\nl2tpvpn_ppp_sessions_started_total "
-      << c.sessions_started << "\n";
-    o << "# HELP l2tpvpn_pool_addresses_in_use Client addresses held by sessions.\n"
-         "# TYPE l2tpvpn_pool_addresses_in_use gauge\nl2tpvpn_pool_addresses_in_use "
-      << sessions_->pool().sessions() << "\n";
-  }
-  if (ipsec_) {
-    auto st = ipsec_->status_json();
-    o << "# HELP l2tpvpn_ipsec_sas Installed L2TP transport SAs charon reports.\n"
-         "# TYPE l2tpvpn_ipsec_sas gauge\nl2tpvpn_ipsec_sas "
-      << st["sas"].size() << "\n";
-    o << "# HELP l2tpvpn_charon_link_ready 1 when charon has our profile and the SA view is in sync.\n"
-         "# TYPE l2tpvpn_charon_link_ready gauge\nl2tpvpn_charon_link_ready "
-      << (ipsec_->link_ready() ? 1 : 0) << "\n";
-  }
-  return o.str();
-}
-
-nlohmann::json Daemon::ppp_status() const {
-  using nlohmann::json;
-  if (!sessions_) return json::object();
-  const auto& st = sessions_->stats();
-  const auto& pool = sessions_->pool();
-  return json{{"data_path", sessions_->data_path_name()},
-              {"pool", {{"range", config_.pool.range},
-                        {"server_address", config_.pool.server_address},
-                        {"capacity", pool.dynamic_capacity()},
-                        {"in_use", pool.sessions()}}},
-              {"pppd_running", sessions_->running_pppd()},
-              {"counters", {{"sessions_started", st.sessions_started},
-                            {"sessions_refused", st.sessions_refused},
-                            {"pppd_exits", st.pppd_exits},
-                            {"pppd_killed", st.pppd_killed},
-                            {"auth_failures", st.auth_failures},
-                            {"report_errors", st.report_errors},
-                            {"pty_frames_in", st.pty_frames_in},
-                            {"pty_frames_out", st.pty_frames_out},
-                            {"pty_overflow_drops", st.pty_overflow_drops},
-                            {"hdlc_bad_fcs", st.hdlc.bad_fcs},
-                            {"hdlc_too_short", st.hdlc.too_short},
-                            {"hdlc_too_long", st.hdlc.too_long},
-                            {"hdlc_aborted", st.hdlc.aborted}}}};
-}
 
 }  // namespace l2tpvpn

@@ -19,6 +19,7 @@
 #include "server/l2tp/endpoint.hpp"
 #include "server/l2tp_driver.hpp"
 #include "server/session_manager.hpp"
+#include "server/status.hpp"
 
 namespace l2tpvpn {
 
@@ -34,14 +35,12 @@ class Daemon {
   void wait_for_quiet(std::chrono::steady_clock::time_point deadline);
   bool setup_sessions(std::string& error);
   bool setup_firewall(std::string& error);
-  nlohmann::json sessions_status() const;
   void reload();
   void watch_children();
   void watch_hup();
   void register_control();
-  nlohmann::json status_json() const;
-  nlohmann::json ppp_status() const;
-  std::string session_metrics() const;
+  // Everything /status, /metrics and the control socket report, gathered from each part's view.
+  StatusSnapshot snapshot() const;
 
   DaemonConfig config_;
   boost::asio::io_context io_;

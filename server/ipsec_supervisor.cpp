@@ -18,7 +18,6 @@
 namespace l2tpvpn {
 
 namespace asio = boost::asio;
-using nlohmann::json;
 
 namespace {
 
@@ -339,35 +338,26 @@ void IpsecSupervisor::restart_charon() {
   // The VICI client reconnects on its own (back-off) and CharonLink re-loads the profile.
 }
 
-json IpsecSupervisor::status_json() const {
-  json sas = json::array();
+IpsecView IpsecSupervisor::view() const {
+  IpsecView v;
   for (const auto& sa : registry_.all()) {
-    sas.push_back(json{{"remote", sa.remote_address.to_string()},
-                       {"remote_port", sa.remote_port},
-                       {"nat", sa.nat},
-                       {"encap", sa.encap},
-                       {"ike_sa", sa.ike_name + "[" + std::to_string(sa.ike_id) + "]"},
-                       {"child_sa", sa.child_name + "{" + std::to_string(sa.child_id) + "}"},
-                       {"ike_proposal", proposal_text(sa.ike)},
-                       {"esp_proposal", proposal_text(sa.esp)},
-                       {"bytes_in", sa.bytes_in},
-                       {"bytes_out", sa.bytes_out}});
+    v.sas.push_back(SaView{sa.remote_address.to_string(), sa.remote_port, sa.nat, sa.encap,
+                           sa.ike_name + "[" + std::to_string(sa.ike_id) + "]",
+                           sa.child_name + "{" + std::to_string(sa.child_id) + "}", proposal_text(sa.ike),
+                           proposal_text(sa.esp), sa.bytes_in, sa.bytes_out});
   }
-  return json{{"required", config_.ipsec.required},
-              {"charon", mode_name()},
-              {"vici_socket", mode_ == Mode::kNone ? "" : config_socket()},
-              {"link", link_ ? ipsec::to_string(link_->state()) : "disconnected"},
-              {"charon_pid", charon_ && charon_->running() ? json(charon_->pid()) : json(nullptr)},
-              {"tunnels_closed_for_sa", tunnels_closed_for_sa_},
-              {"ike_terminated", ike_terminated_},
-              {"sas", sas}};
+  v.required = config_.ipsec.required;
+  v.charon = mode_name();
+  v.vici_socket = mode_ == Mode::kNone ? "" : config_socket();
+  v.link = link_ ? ipsec::to_string(link_->state()) : "disconnected";
+  if (charon_ && charon_->running()) v.charon_pid = charon_->pid();
+  v.tunnels_closed_for_sa = tunnels_closed_for_sa_;
+  v.ike_terminated = ike_terminated_;
+  return v;
 }
 
-json ipsec_session_json(const ipsec::SaInfo& sa) {
-  return json{{"nat", sa.nat},
-              {"remote_port", sa.remote_port},
-              {"ike_proposal", proposal_text(sa.ike)},
-              {"esp_proposal", proposal_text(sa.esp)}};
+SessionIpsecView session_ipsec_view(const ipsec::SaInfo& sa) {
+  return SessionIpsecView{sa.nat, sa.remote_port, proposal_text(sa.ike), proposal_text(sa.esp)};
 }
 
 }  // namespace l2tpvpn

@@ -24,7 +24,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <optional>
@@ -39,6 +38,7 @@
 #include "server/config.hpp"
 #include "server/l2tp/endpoint.hpp"
 #include "server/l2tp_driver.hpp"
+#include "server/status.hpp"
 
 namespace l2tpvpn {
 
@@ -48,7 +48,7 @@ namespace l2tpvpn {
 Result<ipsec::ProfileConfig, std::string> profile_from_config(const DaemonConfig& config);
 
 // The "ipsec" object of one session in the status JSON (docs/status.md).
-nlohmann::json ipsec_session_json(const ipsec::SaInfo& sa);
+SessionIpsecView session_ipsec_view(const ipsec::SaInfo& sa);
 
 class IpsecSupervisor {
  public:
@@ -76,7 +76,7 @@ class IpsecSupervisor {
   // Terminate requests still waiting for charon's answer (shutdown waits for them, bounded).
   size_t pending_terminates() const { return pending_terminates_; }
 
-  nlohmann::json status_json() const;
+  IpsecView view() const;
   const char* mode_name() const;
   bool link_ready() const { return link_ && link_->state() == ipsec::LinkState::kReady; }
 

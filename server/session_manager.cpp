@@ -24,7 +24,6 @@
 namespace l2tpvpn {
 
 namespace asio = boost::asio;
-using nlohmann::json;
 
 // ---- SystemPppdRunner ----
 
@@ -644,47 +643,41 @@ size_t SessionManager::disconnect_user(const std::string& user) {
 
 // ---- status ----
 
-json SessionManager::sessions_json() const {
-  json out = json::array();
+std::vector<SessionView> SessionManager::session_views() const {
+  std::vector<SessionView> out;
   for (const auto& [serial, sp] : sessions_) {
     const Session& s = *sp;
-    std::string state = "starting";
+    SessionView v;
     if (!s.l2tp_open || s.pid == 0 || (s.phase && is_going_down(*s.phase)))
-      state = "closing";
+      v.state = SessionPhase::kClosing;
     else if (s.ip_up)
-      state = "up";
+      v.state = SessionPhase::kUp;
     else if (s.phase && *s.phase >= ppp::PppPhase::kAuthenticate)
-      state = "authenticating";
-    json j{{"tunnel", s.tunnel_id},
-           {"session", s.session_id},
-           {"peer_tunnel", s.peer_tunnel_id},
-           {"peer_session", s.peer_session_id},
-           {"peer", s.peer.to_string()},
-           {"user", s.user ? json(display_escape(*s.user)) : json(nullptr)},
-           {"address", ppp::to_string(s.address)},
-           {"interface", s.ip_up ? json(s.ifname) : json(nullptr)},
-           {"data_path", s.pty ? "pty" : "kernel"},
-           {"state", state},
-           {"since", utc(s.since)},
-           {"pppd_pid", s.pid != 0 ? json(s.pid) : json(nullptr)}};
-    uint64_t bi = 0, bo = 0, pi = 0, po = 0;
+      v.state = SessionPhase::kAuthenticating;
+    v.tunnel = s.tunnel_id;
+    v.session = s.session_id;
+    v.peer_tunnel = s.peer_tunnel_id;
+    v.peer_session = s.peer_session_id;
+    v.peer = s.peer.to_string();
+    v.user = s.user;
+    v.address = ppp::to_string(s.address);
+    if (s.ip_up) v.interface = s.ifname;
+    v.data_path = s.pty ? "pty" : "kernel";
+    v.since = utc(s.since);
+    if (s.pid != 0) v.pppd_pid = s.pid;
     if (s.ip_up) {
       // Interface counters: rx is what the client sent us.
-      bi = read_counter(s.ifname, "rx_bytes").value_or(0);
-      bo = read_counter(s.ifname, "tx_bytes").value_or(0);
-      pi = read_counter(s.ifname, "rx_packets").value_or(0);
-      po = read_counter(s.ifname, "tx_packets").value_or(0);
+      v.bytes_in = read_counter(s.ifname, "rx_bytes").value_or(0);
+      v.bytes_out = read_counter(s.ifname, "tx_bytes").value_or(0);
+      v.packets_in = read_counter(s.ifname, "rx_packets").value_or(0);
+      v.packets_out = read_counter(s.ifname, "tx_packets").value_or(0);
     } else if (s.final_stats) {
-      bi = s.final_stats->bytes_in;
-      bo = s.final_stats->bytes_out;
-      pi = s.final_stats->packets_in;
-      po = s.final_stats->packets_out;
+      v.bytes_in = s.final_stats->bytes_in;
+      v.bytes_out = s.final_stats->bytes_out;
+      v.packets_in = s.final_stats->packets_in;
+      v.packets_out = s.final_stats->packets_out;
     }
-    j["bytes_in"] = bi;
-    j["bytes_out"] = bo;
-    j["packets_in"] = pi;
-    j["packets_out"] = po;
-    out.push_back(std::move(j));
+    out.push_back(std::move(v));
   }
   return out;
 }

@@ -33,7 +33,6 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -55,6 +54,7 @@
 #include "server/kernel/data_plane.hpp"
 #include "server/l2tp/endpoint.hpp"
 #include "server/l2tp_driver.hpp"
+#include "server/status.hpp"
 
 namespace l2tpvpn {
 
@@ -87,17 +87,7 @@ struct SessionManagerConfig {
   kernel::Ipv4Endpoint local;
 };
 
-struct SessionManagerStats {
-  uint64_t sessions_started = 0;   // pppd spawned
-  uint64_t sessions_refused = 0;   // SessionUp that got a CDN before pppd ran (pool, data path, spawn)
-  uint64_t pppd_exits = 0;         // reaped
-  uint64_t pppd_killed = 0;        // needed SIGKILL after the stop timeout
-  uint64_t auth_failures = 0;      // credentials refused (our plugin's auth-fail report)
-  uint64_t report_errors = 0;      // unparsable plugin lines
-  uint64_t pty_frames_in = 0, pty_frames_out = 0;  // userspace data path
-  uint64_t pty_overflow_drops = 0;  // frames dropped because pppd did not read its pty fast enough
-  ppp::HdlcDecoderStats hdlc;       // decode drops, summed over sessions
-};
+using SessionManagerStats = PppCounters;
 
 class SessionManager {
  public:
@@ -127,7 +117,9 @@ class SessionManager {
   // CDN to every session authenticated as `user`; returns how many.
   size_t disconnect_user(const std::string& user);
 
-  nlohmann::json sessions_json() const;
+  // One view per session (pppd running or exiting), for the status snapshot. Reads the interface counters of
+  // sessions that are up from sysfs.
+  std::vector<SessionView> session_views() const;
   // The default data path (a tunnel that shares its peer endpoint with a kernel tunnel uses the pty).
   const char* data_path_name() const { return kernel_ ? "kernel" : "pty"; }
   size_t session_count() const { return sessions_.size(); }

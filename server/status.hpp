@@ -1,22 +1,139 @@
-// Status documents built from the daemon's state (pure): the JSON of /status and the Prometheus text of /metrics.
-// The schema is documented in docs/status.md; tests check documents against it.
+// The daemon's state as one typed value (StatusSnapshot), and its renderings (pure): the JSON of /status and of
+// l2tpvpnctl's `status` control request, exactly as docs/status.schema.json says (fields are only ever added),
+// and the Prometheus text of /metrics. Each part of the daemon fills its own view (l2tp_view from the endpoint,
+// IpsecSupervisor::view, SessionManager::session_views); nothing reads a document back by key.
 //
-// Thread-safety: pure functions over const state.
+// Peer-chosen strings (the tunnel's Host Name, the authenticated user name) are kept as the bytes the peer sent;
+// the renderers escape them (common/display.hpp), so no renderer sees invalid UTF-8 raw.
+//
+// Thread-safety: value types and pure functions.
 #pragma once
 
 #include <nlohmann/json.hpp>
-#include <string>
 
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ppp/hdlc.hpp"
+#include "server/l2tp/control_channel.hpp"
 #include "server/l2tp/endpoint.hpp"
 
 namespace l2tpvpn {
 
-// {"tunnels": [...], "drops": {...}, "stats": {...}}: one entry per tunnel with its sessions and channel stats.
-nlohmann::json l2tp_status(const l2tp::Endpoint& endpoint);
+struct L2tpSessionView {
+  uint16_t id = 0, peer_id = 0;
+  l2tp::SessionState state{};
+  l2tp::CallDirection direction{};
+  uint32_t call_serial = 0;
+  bool sequencing = false;
+};
 
-// Prometheus text exposition format (version 0.0.4) for the L2TP part: gauges for tunnels/sessions by state,
-// counters for datagrams, drops by reason, retransmissions.
-std::string l2tp_metrics(const l2tp::Endpoint& endpoint);
+struct TunnelView {
+  uint16_t id = 0, peer_id = 0;
+  std::string peer;            // "a.b.c.d:port"
+  std::string peer_host_name;  // raw bytes from the peer
+  l2tp::TunnelState state{};
+  std::vector<L2tpSessionView> sessions;
+  l2tp::ControlChannelStats control;
+};
+
+struct L2tpView {
+  std::vector<TunnelView> tunnels;
+  std::map<std::string, uint64_t> drops;  // reason -> count
+  l2tp::EndpointStats stats;
+};
+
+// One installed transport SA for udp/1701, as charon reports it.
+struct SaView {
+  std::string remote;
+  uint16_t remote_port = 0;
+  bool nat = false, encap = false;
+  std::string ike_sa, child_sa;  // "name[id]", "name{id}"
+  std::string ike_proposal, esp_proposal;
+  uint64_t bytes_in = 0, bytes_out = 0;
+};
+
+struct IpsecView {
+  bool required = false;
+  std::string charon = "none";  // system | embedded | none
+  std::string vici_socket;
+  std::string link = "disconnected";
+  std::optional<int> charon_pid;
+  uint64_t tunnels_closed_for_sa = 0, ike_terminated = 0;
+  std::vector<SaView> sas;
+};
+
+// The PPP side's counters (SessionManager's statistics).
+struct PppCounters {
+  uint64_t sessions_started = 0;   // pppd spawned
+  uint64_t sessions_refused = 0;   // SessionUp that got a CDN before pppd ran (pool, data path, spawn)
+  uint64_t pppd_exits = 0;         // reaped
+  uint64_t pppd_killed = 0;        // needed SIGKILL after the stop timeout
+  uint64_t auth_failures = 0;      // credentials refused (our plugin's auth-fail report)
+  uint64_t report_errors = 0;      // unparsable plugin lines
+  uint64_t pty_frames_in = 0, pty_frames_out = 0;  // userspace data path
+  uint64_t pty_overflow_drops = 0;  // frames dropped because pppd did not read its pty fast enough
+  ppp::HdlcDecoderStats hdlc;       // decode drops, summed over sessions
+};
+
+struct PppView {
+  std::string data_path;  // kernel | pty
+  std::string pool_range, pool_server_address;
+  uint64_t pool_capacity = 0, pool_in_use = 0;
+  uint64_t pppd_running = 0;
+  PppCounters counters;
+};
+
+enum class SessionPhase : uint8_t { kStarting, kAuthenticating, kUp, kClosing };
+const char* to_string(SessionPhase p);
+
+struct SessionIpsecView {
+  bool nat = false;
+  uint16_t remote_port = 0;
+  std::string ike_proposal, esp_proposal;
+};
+
+struct SessionView {
+  uint16_t tunnel = 0, session = 0, peer_tunnel = 0, peer_session = 0;
+  std::string peer;
+  std::optional<std::string> user;  // raw bytes, as authenticated
+  std::string address;
+  std::optional<std::string> interface;
+  std::string data_path;  // kernel | pty
+  SessionPhase state = SessionPhase::kStarting;
+  std::string since;  // UTC, ISO 8601
+  std::optional<int> pppd_pid;
+  uint64_t bytes_in = 0, bytes_out = 0, packets_in = 0, packets_out = 0;
+  std::optional<SessionIpsecView> ipsec;
+};
+
+struct ServerView {
+  std::string version;
+  int64_t uptime_s = 0;
+  std::string l2tp_listen;
+};
+
+struct StatusSnapshot {
+  ServerView server;
+  L2tpView l2tp;
+  std::optional<IpsecView> ipsec;  // absent: no IPsec supervisor (rendered as required = false, charon none)
+  std::optional<PppView> ppp;      // absent: no PPP side (rendered as {})
+  std::vector<SessionView> sessions;
+};
+
+// The endpoint's tunnels, sessions, drops and counters.
+L2tpView l2tp_view(const l2tp::Endpoint& endpoint);
+
+// /status (and the control socket's `status`): {"server", "l2tp", "ipsec", "ppp", "sessions"}.
+nlohmann::json to_json(const StatusSnapshot& s);
+nlohmann::json to_json(const L2tpView& v);
+nlohmann::json to_json(const SessionView& v);
+
+// /metrics: Prometheus text exposition format (version 0.0.4).
+std::string to_metrics(const StatusSnapshot& s);
 
 // Escapes a Prometheus label value.
 std::string prometheus_label(const std::string& v);

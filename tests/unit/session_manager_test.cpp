@@ -178,7 +178,7 @@ class SessionManagerTest : public ::testing::Test {
       if (auto* t = std::get_if<T>(&a); t && (!pred || pred(*t))) out.push_back(*t);
     return out;
   }
-  nlohmann::json session_json(size_t i = 0) { return manager_->sessions_json().at(i); }
+  nlohmann::json session_json(size_t i = 0) { return to_json(manager_->session_views().at(i)); }
 
   std::mt19937_64 gen_{7};
   l2tp::RandomFn rnd_ = [this](std::span<uint8_t> out) {

@@ -48,7 +48,7 @@ std::unique_ptr<Endpoint> lns_with_tunnel_from(const std::string& host_name) {
 TEST(Status, HostileHostNameIsEscapedAndTheJsonDumps) {
   // Invalid UTF-8 and a newline: nlohmann's dump() throws on the former, the latter would forge a log line.
   auto lns = lns_with_tunnel_from(std::string("\xff\nevil\"", 7));
-  auto j = l2tp_status(*lns);
+  auto j = to_json(l2tp_view(*lns));
   ASSERT_EQ(j["tunnels"].size(), 1u);
   EXPECT_EQ(j["tunnels"][0]["state"], "established");
   EXPECT_EQ(j["tunnels"][0]["peer_host_name"], "\\xFF\\x0Aevil\\\"");
@@ -59,7 +59,91 @@ TEST(Status, HostileHostNameIsEscapedAndTheJsonDumps) {
 
 TEST(Status, OrdinaryHostNameUnchanged) {
   auto lns = lns_with_tunnel_from("WIN-CLIENT01");
-  EXPECT_EQ(l2tp_status(*lns)["tunnels"][0]["peer_host_name"], "WIN-CLIENT01");
+  EXPECT_EQ(to_json(l2tp_view(*lns))["tunnels"][0]["peer_host_name"], "WIN-CLIENT01");
+}
+
+// A whole snapshot: one session with a hostile user name, PPP and IPsec views. Every rendering works from the
+// typed values: the JSON has each part docs/status.schema.json requires, /metrics counts sessions by the typed
+// state, and nothing throws on the peer's bytes.
+StatusSnapshot full_snapshot() {
+  StatusSnapshot s;
+  s.server = ServerView{"0.2.0", 42, "192.0.2.1:1701"};
+  s.l2tp = l2tp_view(*lns_with_tunnel_from("WIN\xff\n"));
+  IpsecView ip;
+  ip.required = true;
+  ip.charon = "embedded";
+  ip.link = "ready";
+  ip.charon_pid = 99;
+  ip.sas.push_back(SaView{"192.0.2.2", 4500, true, true, "l2tpvpn[1]", "l2tp{1}", "AES_CBC-256/HMAC_SHA1_96",
+                          "AES_CBC-256/HMAC_SHA1_96", 10, 20});
+  s.ipsec = ip;
+  PppView p;
+  p.data_path = "kernel";
+  p.pool_range = "10.99.0.10-10.99.0.250";
+  p.pool_server_address = "10.99.0.1";
+  p.pool_capacity = 241;
+  p.pool_in_use = 2;
+  p.pppd_running = 2;
+  p.counters.pppd_killed = 3;
+  s.ppp = p;
+  SessionView up;
+  up.tunnel = s.l2tp.tunnels.at(0).id;
+  up.session = 7;
+  up.user = std::string("eve\xff\n\"}");
+  up.address = "10.99.0.10";
+  up.interface = "ppp-l2tp0";
+  up.state = SessionPhase::kUp;
+  up.pppd_pid = 1234;
+  up.ipsec = SessionIpsecView{true, 4500, "ike", "esp"};
+  SessionView closing = up;
+  closing.session = 8;
+  closing.state = SessionPhase::kClosing;
+  closing.user.reset();
+  closing.interface.reset();
+  closing.pppd_pid.reset();
+  closing.ipsec.reset();
+  s.sessions = {up, closing};
+  return s;
+}
+
+TEST(Status, SnapshotRendersEveryPartFromTypedValues) {
+  auto j = to_json(full_snapshot());
+  for (const char* k : {"server", "l2tp", "ipsec", "ppp", "sessions"}) EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_NO_THROW((void)j.dump());
+  EXPECT_EQ(j["ipsec"]["link"], "ready");
+  EXPECT_EQ(j["ipsec"]["charon_pid"], 99);
+  EXPECT_EQ(j["ipsec"]["sas"][0]["remote_port"], 4500);
+  EXPECT_EQ(j["ppp"]["counters"]["pppd_killed"], 3);
+  EXPECT_EQ(j["ppp"]["pool"]["in_use"], 2);
+  ASSERT_EQ(j["sessions"].size(), 2u);
+  EXPECT_EQ(j["sessions"][0]["state"], "up");
+  EXPECT_EQ(j["sessions"][0]["user"], "eve\\xFF\\x0A\\\"}");
+  EXPECT_EQ(j["sessions"][0]["ipsec"]["nat"], true);
+  EXPECT_TRUE(j["sessions"][1]["user"].is_null());
+  EXPECT_TRUE(j["sessions"][1]["ipsec"].is_null());
+  EXPECT_TRUE(j["sessions"][1]["pppd_pid"].is_null());
+  EXPECT_EQ(j["l2tp"]["tunnels"][0]["peer_host_name"], "WIN\\xFF\\x0A");
+}
+
+TEST(Status, WithoutIpsecOrPppTheDefaultsAreRendered) {
+  StatusSnapshot s;
+  auto j = to_json(s);
+  EXPECT_EQ(j["ipsec"]["required"], false);
+  EXPECT_EQ(j["ipsec"]["charon"], "none");
+  EXPECT_TRUE(j["ipsec"]["sas"].empty());
+  EXPECT_TRUE(j["ppp"].empty());
+  EXPECT_EQ(to_metrics(s).find("l2tpvpn_ppp_sessions"), std::string::npos);
+}
+
+TEST(Status, MetricsComeFromTheSameSnapshot) {
+  auto m = to_metrics(full_snapshot());
+  EXPECT_NE(m.find("l2tpvpn_ppp_sessions{state=\"up\"} 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("l2tpvpn_ppp_sessions{state=\"closing\"} 1\n"), std::string::npos);
+  EXPECT_NE(m.find("l2tpvpn_ppp_sessions{state=\"starting\"} 0\n"), std::string::npos);
+  EXPECT_NE(m.find("l2tpvpn_pool_addresses_in_use 2\n"), std::string::npos);
+  EXPECT_NE(m.find("l2tpvpn_ipsec_sas 1\n"), std::string::npos);
+  EXPECT_NE(m.find("l2tpvpn_charon_link_ready 1\n"), std::string::npos);
+  EXPECT_NE(m.find("l2tpvpn_tunnels{state=\"established\"} 1\n"), std::string::npos);
 }
 
 }  // namespace
