@@ -76,8 +76,8 @@ ArgsError translate(const po::error& e, const po::options_description& desc, con
 }
 
 // Our own style parser, tried before Boost's. It takes
-//  - "--name=": the option with an empty value, as "--name ''" is (Boost's own parser refuses the spelling). A
-//    flag then takes no value, an unknown name is unknown, as with any other value;
+//  - "--name=": the option with an empty value, as "--name ''" is (Boost's own parser refuses the spelling).
+//    Boost then checks the name as for any other option: a flag takes no value, an unknown name is unknown;
 //  - with `stop_at_command`, the first word that is not an option: that word and everything after it become
 //    positionals, left for the command's own parser (as Boost does with what follows "--").
 // Anything else is left to Boost (an empty answer).
