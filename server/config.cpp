@@ -107,7 +107,7 @@ std::optional<bool> parse_bool(std::string_view v) {
 // lambda, `[](auto& c) -> auto& { return c.ppp.mtu; }`, so one accessor serves the mutable config (set) and the
 // const one (get).
 
-using Message = std::optional<std::string>;             // a ConfigError's message, or nothing
+using Message = std::optional<std::string>;                // a ConfigError's message, or nothing
 using Check = std::function<Message(const std::string&)>;  // validates one value (or one list item)
 
 ConfigKey make_key(std::string_view key, ValueType type, ReloadClass reload, std::string_view doc) {

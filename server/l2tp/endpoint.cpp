@@ -90,7 +90,9 @@ std::optional<uint16_t> Endpoint::allocate_tunnel_id() {
   return std::nullopt;
 }
 
-void Endpoint::set_config(L2tpConfig config) { config_ = std::make_shared<const L2tpConfig>(std::move(config)); }
+void Endpoint::set_config(L2tpConfig config) {
+  config_ = std::make_shared<const L2tpConfig>(std::move(config));
+}
 
 Tunnel& Endpoint::create(TimePoint now, uint16_t id, const PeerAddress& peer, bool initiator) {
   auto taken = [this, id](uint16_t sid) {

@@ -36,8 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string again;
   for (const auto& k : config_keys()) {
     auto dot = k.key.find('.');
-    again += "[" + std::string(k.key.substr(0, dot)) + "]\n" + std::string(k.key.substr(dot + 1)) + " = " +
-             k.get(*c) + "\n";
+    again +=
+        "[" + std::string(k.key.substr(0, dot)) + "]\n" + std::string(k.key.substr(dot + 1)) + " = " + k.get(*c) + "\n";
   }
   std::istringstream in2(again);
   auto c2 = parse_config(in2, "fuzz.conf");

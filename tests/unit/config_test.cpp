@@ -128,8 +128,12 @@ TEST(Config, PoolCidrCoversRangeAndServer) {
 
 // ---- the table of keys
 
-std::string section_of(std::string_view key) { return std::string(key.substr(0, key.find('.'))); }
-std::string name_of(std::string_view key) { return std::string(key.substr(key.find('.') + 1)); }
+std::string section_of(std::string_view key) {
+  return std::string(key.substr(0, key.find('.')));
+}
+std::string name_of(std::string_view key) {
+  return std::string(key.substr(key.find('.') + 1));
+}
 std::string one_key(std::string_view key, const std::string& value) {
   return "[" + section_of(key) + "]\n" + name_of(key) + " = " + value + "\n";
 }
