@@ -1,13 +1,25 @@
-// l2tpvpnd configuration: an INI file (etc/l2tpvpn/l2tpvpnd.conf) parsed with Boost.Program_options, every key
-// validated. Errors name the file, the line and the key, and stop start-up: no value that fails to parse is
-// replaced by a default.
+// l2tpvpnd configuration: an INI file (etc/l2tpvpn/l2tpvpnd.conf) tokenised by Boost.Program_options and read
+// through one table of keys (config_keys()): each key's type, range or allowed words, one-line doc, and how a
+// running daemon takes a change (ReloadClass). The parser, --check-config, Daemon::reload() (through
+// diff_config) and the test that the shipped file lists every key all read that table.
 //
-// Thread-safety: pure functions over value types.
+// Defaults are written once, as the member initialisers of the structs below (and of l2tp::L2tpConfig, whose
+// defaults the l2tp module owns): those structs are what every module and test constructs, so a default kept
+// anywhere else would be invisible to `PppSection{}`. The table derives each key's default text from a
+// default-constructed DaemonConfig (ConfigKey::default_text), and a unit test checks the shipped file against it.
+//
+// Errors name the file, the line and the key, and stop start-up: no value that fails to parse is replaced by a
+// default.
+//
+// Thread-safety: pure functions over value types; config_keys() is built once and then only read.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <istream>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -105,6 +117,57 @@ struct ConfigError {
   std::string message;
   std::string to_string() const;  // "FILE:LINE: KEY: MESSAGE"
 };
+
+// How a running daemon takes a changed key on SIGHUP (Daemon::reload()).
+enum class ReloadClass : uint8_t {
+  kLive,         // applied at once, without dropping a session
+  kNewSessions,  // applies to tunnels and sessions started after the reload; running ones keep the old value
+  kRestart,      // needs a restart: the running value is kept and the change is logged by key
+};
+const char* to_string(ReloadClass r);
+
+enum class ValueType : uint8_t { kBool, kInteger, kString, kPath, kList, kEnum, kIpv4 };
+const char* to_string(ValueType t);
+
+// One key of the file. `set` and `get` bind it to its DaemonConfig field(s): `get` spells the value as the file
+// would (booleans true/false, lists "a, b", enums by word), so comparing `get` of two configs tells whether the
+// key differs, and `set(get(a))` copies it.
+struct ConfigKey {
+  std::string_view key;  // "section.name"
+  ValueType type = ValueType::kString;
+  ReloadClass reload = ReloadClass::kRestart;
+  std::string_view doc;                   // one line
+  int64_t min = 0, max = 0;               // kInteger: the inclusive range
+  std::vector<std::string_view> allowed;  // kEnum: the accepted words; kList: the accepted items (empty: any)
+  // Reads the value text into `out`. Errors: the message of the ConfigError (the caller adds file, line, key).
+  std::function<std::optional<std::string>(std::string_view text, DaemonConfig& out)> set;
+  std::function<std::string(const DaemonConfig&)> get;
+
+  std::string default_text() const;  // get(DaemonConfig{})
+};
+
+// Every key the parser accepts, in the order of the shipped file.
+const std::vector<ConfigKey>& config_keys();
+const ConfigKey* find_config_key(std::string_view key);  // nullptr: no such key
+
+// A key whose value differs between two configurations, and how a reload takes it.
+struct ConfigChange {
+  std::string_view key;
+  ReloadClass reload;
+  bool operator==(const ConfigChange&) const = default;
+};
+// Every key that differs, in table order. Pure: Daemon::reload() applies or reports each one.
+std::vector<ConfigChange> diff_config(const DaemonConfig& running, const DaemonConfig& fresh);
+// Copies one key's value from `from` to `to`. Unknown key: nothing happens.
+void copy_config_key(std::string_view key, const DaemonConfig& from, DaemonConfig& to);
+
+// What a reload does with a freshly read file, decided key by key from the table.
+struct ReloadPlan {
+  DaemonConfig next;                        // the running config with every applicable change copied in
+  std::vector<ConfigChange> applied;        // kLive and kNewSessions keys that changed
+  std::vector<ConfigChange> needs_restart;  // kRestart keys that changed: `next` keeps their running value
+};
+ReloadPlan plan_reload(const DaemonConfig& running, const DaemonConfig& fresh);
 
 // Parses a configuration text. `name` is used in error messages.
 Result<DaemonConfig, ConfigError> parse_config(std::istream& in, const std::string& name);

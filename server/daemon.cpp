@@ -136,43 +136,34 @@ void Daemon::watch_hup() {
 }
 
 void Daemon::reload() {
-  // SIGHUP: the configuration file again (what can change while sessions run: [ppp] for new sessions — DNS,
-  // authentication methods, MTU, LCP echo —, the IPsec PSK and proposal sets, the log level, the users file), then
-  // the users. Sessions stay up. A bad file changes nothing: the error names file, line and key.
+  // SIGHUP: the configuration file again, compared key by key with the running one through the table of keys
+  // (diff_config). A key whose ReloadClass is kLive or kNewSessions is applied (see each subsystem below); a kRestart
+  // key keeps its running value and is named in one event=reload_needs_restart line. No changed key goes unreported.
+  // Then the users file and the IPsec profile are read again (their contents may change without a key changing).
+  // Sessions stay up. A bad file changes nothing: the error names file, line and key.
   auto fresh = load_config_file(config_.path);
   if (!fresh) {
     log::error("event=reload_failed error=\"" + fresh.error().to_string() + "\"");
     return;
   }
-  std::vector<std::string> needs_restart;
-  auto differs = [&](bool changed, const char* what) {
-    if (changed) needs_restart.push_back(what);
-  };
-  differs(fresh->listen_address != config_.listen_address || fresh->port != config_.port, "l2tp.listen/port");
-  differs(fresh->pool.range != config_.pool.range || fresh->pool.server_address != config_.pool.server_address ||
-              fresh->pool.exclude != config_.pool.exclude,
-          "pool");
-  differs(fresh->ipsec.required != config_.ipsec.required || fresh->ipsec.charon != config_.ipsec.charon, "ipsec mode");
-  differs(fresh->status_listen != config_.status_listen || fresh->status_port != config_.status_port, "status");
-  differs(fresh->control_socket != config_.control_socket, "control.socket");
-  for (const auto& what : needs_restart)
-    log::warn("event=reload_needs_restart setting=\"" + what + "\" note=\"kept the running value\"");
-
-  config_.log_level = fresh->log_level;
+  auto plan = plan_reload(config_, *fresh);
+  for (const auto& change : plan.needs_restart)
+    log::warn("event=reload_needs_restart key=" + std::string(change.key) + " note=\"kept the running value\"");
+  bool l2tp_changed = false;
+  for (const auto& change : plan.applied)
+    if (change.key.starts_with("l2tp.")) l2tp_changed = true;
+  const IpsecSection old_ipsec = config_.ipsec;
+  config_ = std::move(plan.next);  // IpsecSupervisor reads config_ by reference
   log::set_level(config_.log_level);
-  config_.ppp = fresh->ppp;
-  config_.users_file = fresh->users_file;
-  auto old_ipsec = config_.ipsec;
-  config_.ipsec.psk = fresh->ipsec.psk;
-  config_.ipsec.psk_file = fresh->ipsec.psk_file;
-  config_.ipsec.legacy = fresh->ipsec.legacy;
-  config_.ipsec.ike_proposals = fresh->ipsec.ike_proposals;
-  config_.ipsec.esp_proposals = fresh->ipsec.esp_proposals;
-  if (sessions_) sessions_->update_ppp(config_.ppp, config_.users_file);
+  if (l2tp_changed) endpoint_.set_config(config_.l2tp);  // new tunnels; running ones keep theirs
+  http_.set_bearer_token(config_.status_token);
+  if (sessions_) sessions_->update_ppp(config_.ppp, config_.users_file);  // new pppds; stop_timeout_ms at once
+  bool ipsec_kept = false;
   if (ipsec_) {
     if (auto ok = ipsec_->reload_profile(); !ok) {
       log::error("event=reload_failed error=\"" + ok.error() + "\" note=\"kept the loaded IPsec profile\"");
       config_.ipsec = old_ipsec;
+      ipsec_kept = true;
     }
   }
   auto users = ppp::UserStore::load_or_empty(config_.users_file);
@@ -186,8 +177,12 @@ void Daemon::reload() {
   }
   std::string dns;
   for (const auto& d : config_.ppp.dns) dns += (dns.empty() ? "" : ",") + d;
+  std::string applied;
+  for (const auto& change : plan.applied)
+    if (!(ipsec_kept && change.key.starts_with("ipsec.")))
+      applied += (applied.empty() ? "" : ",") + std::string(change.key);
   log::info("event=reloaded users=" + std::to_string(users->size()) + " dns=" + (dns.empty() ? "-" : dns) +
-            " legacy=" + (config_.ipsec.legacy ? "yes" : "no"));
+            " legacy=" + (config_.ipsec.legacy ? "yes" : "no") + " applied=" + (applied.empty() ? "-" : applied));
 }
 
 int Daemon::run() {

@@ -40,6 +40,8 @@ class HttpServer {
   void stop();
   uint16_t port() const;
   uint64_t requests() const { return requests_; }
+  // Checked on every request, so a new token applies to the next one (empty: no authentication).
+  void set_bearer_token(std::string token) { config_.bearer_token = std::move(token); }
 
  private:
   void accept();

@@ -36,7 +36,9 @@ std::string PeerAddress::to_string() const {
 }
 
 Endpoint::Endpoint(L2tpConfig config, RandomFn random, AdmissionFn admission)
-    : config_(std::move(config)), random_(std::move(random)), admission_(std::move(admission)) {}
+    : config_(std::make_shared<const L2tpConfig>(std::move(config))),
+      random_(std::move(random)),
+      admission_(std::move(admission)) {}
 
 std::vector<Action> Endpoint::take_actions() {
   reap();
@@ -88,13 +90,18 @@ std::optional<uint16_t> Endpoint::allocate_tunnel_id() {
   return std::nullopt;
 }
 
+void Endpoint::set_config(L2tpConfig config) {
+  config_ = std::make_shared<const L2tpConfig>(std::move(config));
+}
+
 Tunnel& Endpoint::create(TimePoint now, uint16_t id, const PeerAddress& peer, bool initiator) {
   auto taken = [this, id](uint16_t sid) {
     for (const auto& [tid, other] : tunnels_)
       if (tid != id && other->has_session(sid)) return true;
     return false;
   };
-  auto t = std::make_unique<Tunnel>(TunnelContext{config_, random_, actions_, drops_, taken}, id, peer, initiator, now);
+  auto t = std::make_unique<Tunnel>(TunnelContext{*config_, random_, actions_, drops_, taken, config_}, id, peer,
+                                    initiator, now);
   Tunnel& ref = *t;
   tunnels_.emplace(id, std::move(t));
   ++stats_.tunnels_created;
@@ -102,7 +109,7 @@ Tunnel& Endpoint::create(TimePoint now, uint16_t id, const PeerAddress& peer, bo
 }
 
 std::optional<uint16_t> Endpoint::open_tunnel(TimePoint now, const PeerAddress& peer) {
-  if (live_tunnel_count() >= config_.max_tunnels) return std::nullopt;
+  if (live_tunnel_count() >= config_->max_tunnels) return std::nullopt;
   auto id = allocate_tunnel_id();
   if (!id) return std::nullopt;
   uint64_t tie = 0;
@@ -182,7 +189,7 @@ void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& pa
   // Only an SCCRQ may be sent to tunnel 0 (§3.1: the peer does not know our ID yet). Decoding here costs one
   // parse of a short message; the new tunnel decodes it again when its channel delivers it.
   DecodeOptions opts;
-  opts.secret = as_bytes(config_.secret);
+  opts.secret = as_bytes(config_->secret);
   auto m = decode_message(packet.payload, opts);
   if (!m) {
     ++drops_[std::string("tunnel0_") + std::string(to_string(m.error().kind))];
@@ -225,7 +232,7 @@ void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& pa
       }
     }
   }
-  if (live_tunnel_count() >= config_.max_tunnels || tunnels_to(from) >= config_.max_tunnels_per_peer) {
+  if (live_tunnel_count() >= config_->max_tunnels || tunnels_to(from) >= config_->max_tunnels_per_peer) {
     ++drops_["tunnel_limit"];
     return;
   }

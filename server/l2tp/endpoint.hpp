@@ -57,7 +57,11 @@ class Endpoint {
   size_t live_tunnel_count() const;  // established or connecting, not closing/dead
   const DropCounters& drops() const { return drops_; }
   const EndpointStats& stats() const { return stats_; }
-  const L2tpConfig& config() const { return config_; }
+  const L2tpConfig& config() const { return *config_; }
+  // Replaces the configuration for what starts afterwards: tunnels created from now on, and the limits checked
+  // at each SCCRQ. A running tunnel keeps the configuration it was created with (it holds a reference to it), so
+  // a changed secret or timer never reaches a tunnel mid-handshake.
+  void set_config(L2tpConfig config);
 
  private:
   Tunnel* find(uint16_t id);
@@ -67,7 +71,7 @@ class Endpoint {
   void on_sccrq(TimePoint now, const PeerAddress& from, const Packet& packet);
   void reap();
 
-  L2tpConfig config_;
+  std::shared_ptr<const L2tpConfig> config_;  // shared with the tunnels created under it
   RandomFn random_;
   AdmissionFn admission_;
   std::vector<Action> actions_;

@@ -51,6 +51,9 @@ struct TunnelContext {
   // the endpoint keep kernel data paths apart even when two tunnels share a UDP 4-tuple (a LAC that opens several
   // tunnels from one port), where the kernel may deliver one tunnel's data to the other's socket.
   std::function<bool(uint16_t)> session_id_taken = {};
+  // When set, owns `config`: the endpoint may replace its configuration (Endpoint::set_config) while this tunnel
+  // still runs on the one it was created with.
+  std::shared_ptr<const L2tpConfig> config_owner = {};
 };
 
 struct SessionInfo {

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
+
+#include "server/firewall.hpp"
 
 namespace l2tpvpn {
 namespace {
@@ -119,6 +124,192 @@ TEST(Config, PoolCidrCoversRangeAndServer) {
   EXPECT_EQ(pool_cidr(PoolSection{"10.5.0.16-10.5.0.31", "10.5.0.17", {}}), "10.5.0.16/28");
   EXPECT_EQ(pool_cidr(PoolSection{"10.5.0.16-10.5.0.31", "10.5.1.1", {}}), "10.5.0.0/23");
   EXPECT_EQ(pool_cidr(PoolSection{"192.168.7.5-192.168.7.5", "192.168.7.5", {}}), "192.168.7.5/32");
+}
+
+// ---- the table of keys
+
+std::string section_of(std::string_view key) {
+  return std::string(key.substr(0, key.find('.')));
+}
+std::string name_of(std::string_view key) {
+  return std::string(key.substr(key.find('.') + 1));
+}
+std::string one_key(std::string_view key, const std::string& value) {
+  return "[" + section_of(key) + "]\n" + name_of(key) + " = " + value + "\n";
+}
+
+// "section.name" -> value, as the file spells it (comments and blank lines skipped).
+std::map<std::string, std::string> read_keys(const std::string& path) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(path);
+  std::string line, section;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line.front() == '[') {
+      section = line.substr(1, line.find(']') - 1);
+      continue;
+    }
+    auto eq = line.find('=');
+    std::string key = line.substr(0, line.find_last_not_of(' ', eq - 1) + 1);
+    std::string value = eq + 1 < line.size() ? line.substr(line.find_first_not_of(' ', eq + 1)) : "";
+    if (line.find_first_not_of(' ', eq + 1) == std::string::npos) value.clear();
+    out[section + "." + key] = value;
+  }
+  return out;
+}
+
+TEST(ConfigTable, KeysAreUniqueAndEachParsesItsDefault) {
+  std::set<std::string_view> seen;
+  for (const auto& k : config_keys()) {
+    SCOPED_TRACE(std::string(k.key));
+    EXPECT_TRUE(seen.insert(k.key).second) << "listed twice";
+    EXPECT_NE(k.key.find('.'), std::string_view::npos);
+    EXPECT_FALSE(k.doc.empty());
+    EXPECT_EQ(find_config_key(k.key), &k);
+    if (k.type == ValueType::kInteger) {
+      EXPECT_LT(k.min, k.max);
+    }
+    if (k.type == ValueType::kEnum) {
+      EXPECT_GE(k.allowed.size(), 2u);
+    }
+    // The default, written in the file, is accepted and changes nothing.
+    auto c = parse(one_key(k.key, k.default_text()));
+    ASSERT_TRUE(c) << c.error().to_string();
+    EXPECT_TRUE(diff_config(DaemonConfig{}, *c).empty());
+  }
+  EXPECT_EQ(find_config_key("l2tp.bogus"), nullptr);
+}
+
+TEST(ConfigTable, ParserAcceptsExactlyTheTablesKeys) {
+  // Every key the parser accepts is in the table (anything else is "unknown key"), and the other way round.
+  for (const auto& k : config_keys()) EXPECT_TRUE(parse(one_key(k.key, k.default_text()))) << k.key;
+  for (const char* text : {"[l2tp]\nhost = x\n", "[ppp]\npppd_path = /x\n", "[status]\nbearer = x\n",
+                           "listen = 0.0.0.0\n", "[server]\nlisten = 0.0.0.0\n"}) {
+    auto c = parse(text);
+    ASSERT_FALSE(c) << text;
+    EXPECT_EQ(c.error().message, "unknown key");
+  }
+}
+
+TEST(ConfigTable, FirewallBackendWordsAreTheFirewallsOwn) {
+  const ConfigKey* k = find_config_key("firewall.backend");
+  ASSERT_NE(k, nullptr);
+  for (auto word : k->allowed) {
+    FirewallBackend b{};
+    EXPECT_TRUE(word == "auto" || parse_firewall_backend(word, b)) << word;
+  }
+}
+
+TEST(ConfigTable, ShippedFileListsEveryKeyWithItsDefault) {
+  const std::string path = std::string(L2TPVPN_SOURCE_DIR) + "/etc/l2tpvpn/l2tpvpnd.conf";
+  auto shipped = read_keys(path);
+  for (const auto& k : config_keys()) {
+    auto it = shipped.find(std::string(k.key));
+    ASSERT_NE(it, shipped.end()) << k.key << " is missing from the shipped file";
+    EXPECT_EQ(it->second, k.default_text()) << k.key;
+  }
+  for (const auto& [key, value] : shipped) EXPECT_NE(find_config_key(key), nullptr) << key << " is not in the table";
+  auto c = load_config_file(path);
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_TRUE(diff_config(DaemonConfig{}, *c).empty());
+}
+
+// A valid value other than the default, for every key; `base` is text both sides carry (what the value needs).
+struct OtherValue {
+  std::string value;
+  std::string base;
+};
+
+OtherValue other_value(const ConfigKey& k) {
+  static const std::map<std::string_view, OtherValue> special = {
+      {"l2tp.hide_avps", {"true", "[l2tp]\nsecret = 0123456789\n"}},
+      {"ipsec.psk", {"0123456789", ""}},
+      {"ppp.auth", {"mschap-v2, pap", ""}},
+      {"ppp.dns", {"10.0.0.53", ""}},
+      {"pool.range", {"10.99.0.10-10.99.0.200", ""}},
+      {"pool.server_address", {"10.99.0.2", ""}},
+      {"pool.exclude", {"10.99.0.20", ""}},
+      {"ipsec.ike_proposals", {"aes256-sha256-modp2048", ""}},
+      {"ipsec.esp_proposals", {"aes256-sha256", ""}},
+  };
+  if (auto it = special.find(k.key); it != special.end()) return it->second;
+  std::string d = k.default_text();
+  switch (k.type) {
+    case ValueType::kBool: return {d == "true" ? "false" : "true", ""};
+    case ValueType::kInteger: return {std::to_string(std::stoll(d) < k.max ? std::stoll(d) + 1 : k.min), ""};
+    case ValueType::kEnum:
+      for (auto w : k.allowed)
+        if (w != d) return {std::string(w), ""};
+      break;
+    case ValueType::kIpv4: return {d == "127.0.0.2" ? "127.0.0.3" : "127.0.0.2", ""};
+    case ValueType::kPath: return {d.empty() ? "/tmp/other" : d + ".other", ""};
+    case ValueType::kString: return {d + "x", ""};
+    case ValueType::kList: break;
+  }
+  ADD_FAILURE() << k.key << ": no other value known";
+  return {d, ""};
+}
+
+TEST(ConfigReload, ChangingOneKeyIsDetectedAsExactlyThatKey) {
+  for (const auto& k : config_keys()) {
+    SCOPED_TRACE(std::string(k.key));
+    auto other = other_value(k);
+    auto before = parse(other.base);
+    auto after = parse(other.base + one_key(k.key, other.value));
+    ASSERT_TRUE(before) << before.error().to_string();
+    ASSERT_TRUE(after) << after.error().to_string();
+    EXPECT_EQ(diff_config(*before, *after), (std::vector<ConfigChange>{{k.key, k.reload}}));
+    // Applied or reported, never neither.
+    auto plan = plan_reload(*before, *after);
+    EXPECT_EQ(plan.applied.size() + plan.needs_restart.size(), 1u);
+    if (k.reload == ReloadClass::kRestart) {
+      EXPECT_TRUE(diff_config(*before, plan.next).empty()) << "a restart key keeps its running value";
+    } else {
+      EXPECT_TRUE(diff_config(*after, plan.next).empty()) << "an applicable key is applied";
+    }
+  }
+}
+
+TEST(ConfigReload, ChangingEveryKeyAppliesOrReportsEachOne) {
+  std::string text;
+  for (const auto& k : config_keys()) text += one_key(k.key, other_value(k).value);
+  auto fresh = parse(text);
+  ASSERT_TRUE(fresh) << fresh.error().to_string();
+  DaemonConfig running;
+  auto changes = diff_config(running, *fresh);
+  ASSERT_EQ(changes.size(), config_keys().size());
+  auto plan = plan_reload(running, *fresh);
+  EXPECT_EQ(plan.applied.size() + plan.needs_restart.size(), config_keys().size());
+  for (const auto& c : plan.applied) EXPECT_NE(c.reload, ReloadClass::kRestart) << c.key;
+  for (const auto& c : plan.needs_restart) EXPECT_EQ(c.reload, ReloadClass::kRestart) << c.key;
+  // What is left between the new running config and the file is exactly what needs a restart.
+  EXPECT_EQ(diff_config(plan.next, *fresh), plan.needs_restart);
+}
+
+TEST(ConfigReload, ClassesOfSomeKeys) {
+  auto reload_of = [](std::string_view key) { return find_config_key(key)->reload; };
+  EXPECT_EQ(reload_of("log.level"), ReloadClass::kLive);
+  EXPECT_EQ(reload_of("status.token"), ReloadClass::kLive);
+  EXPECT_EQ(reload_of("users.file"), ReloadClass::kLive);
+  EXPECT_EQ(reload_of("l2tp.hello_interval_s"), ReloadClass::kNewSessions);
+  EXPECT_EQ(reload_of("ppp.dns"), ReloadClass::kNewSessions);
+  EXPECT_EQ(reload_of("l2tp.port"), ReloadClass::kRestart);
+  EXPECT_EQ(reload_of("pool.range"), ReloadClass::kRestart);
+  EXPECT_EQ(reload_of("firewall.backend"), ReloadClass::kRestart);
+}
+
+TEST(Config, DuplicateKeyNamesItsSecondLine) {
+  auto c = parse("[l2tp]\nport = 1\n[ppp]\nmtu = 1400\n[l2tp]\nport = 2\n");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().line, 6);
+  EXPECT_EQ(c.error().key, "l2tp.port");
+  EXPECT_EQ(c.error().message, "given more than once");
+}
+
+TEST(Config, RangeErrorsSayTheRange) {
+  auto c = parse("[ppp]\n\nlcp_echo_failure = 0\n");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().to_string(), "test.conf:3: ppp.lcp_echo_failure: must be between 1 and 100, got 0");
 }
 
 TEST(Config, MissingFile) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 namespace l2tpvpn::l2tp {
@@ -432,6 +433,31 @@ TEST(Endpoint, SessionLimitAnswersCdnWithResourcesResult) {
   auto down = only<SessionDown>(p.lac_events);
   ASSERT_EQ(down.size(), 1u);
   EXPECT_EQ(down[0].result.result, result::kCdnTemporaryResources);
+}
+
+TEST(Endpoint, NewConfigurationAppliesToTunnelsCreatedAfterIt) {
+  // What a reload does: the first tunnel keeps the configuration it was created with (its host name, its session
+  // limit), which must outlive the endpoint's switch to the new one; the second tunnel runs on the new one.
+  Pair p;
+  p.lns_cfg.max_sessions_per_tunnel = 1;
+  p.build();
+  uint16_t t1 = p.connect();
+  L2tpConfig next = p.lns->config();
+  next.host_name = "lns2";
+  next.max_sessions_per_tunnel = 3;
+  p.lns->set_config(next);
+  EXPECT_EQ(p.lns->config().host_name, "lns2");
+  uint16_t t2 = p.connect();
+  for (uint16_t t : {t1, t1, t2, t2}) p.lac->open_call(p.now, t, CallDirection::kIncoming);
+  p.run(Duration(5000));
+  auto lac_up = only<TunnelUp>(p.lac_events);
+  ASSERT_EQ(lac_up.size(), 2u);
+  EXPECT_EQ(lac_up[0].peer_host_name, "lns");
+  EXPECT_EQ(lac_up[1].peer_host_name, "lns2");
+  std::map<uint16_t, int> sessions_by_lac_tunnel;
+  for (const auto& up : only<SessionUp>(p.lac_events)) ++sessions_by_lac_tunnel[up.tunnel_id];
+  EXPECT_EQ(sessions_by_lac_tunnel[t1], 1);  // the old limit
+  EXPECT_EQ(sessions_by_lac_tunnel[t2], 2);  // the new one
 }
 
 TEST(Endpoint, BadProtocolVersionGetsStopCcnResult5) {
