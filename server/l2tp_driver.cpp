@@ -121,22 +121,34 @@ void L2tpDriver::receive() {
 }
 
 void L2tpDriver::kick() {
-  for (auto& a : endpoint_.take_actions()) {
-    if (auto* s = std::get_if<l2tp::SendDatagram>(&a)) {
-      boost::system::error_code ec;
-      auto ts = tunnel_sockets_.find(s->tunnel_id);
-      if (ts != tunnel_sockets_.end())
-        ts->second->socket.send(asio::buffer(s->bytes), 0, ec);
-      else
-        socket_.send_to(asio::buffer(s->bytes), to_asio(s->to), 0, ec);
-      if (ec) {
-        ++send_errors_;
-        log::debug("event=send_error peer=" + s->to.to_string() + " error=" + ec.message());
-      }
-    } else if (on_event_) {
-      on_event_(a);
-    }
+  // A handler of an action may drive the endpoint and kick again: that call only asks this loop for another
+  // round, so actions run in the order the endpoint produced them and no handler runs inside another.
+  if (kicking_) {
+    kick_again_ = true;
+    return;
   }
+  kicking_ = true;
+  do {
+    kick_again_ = false;
+    for (auto& a : endpoint_.take_actions()) {
+      if (auto* s = std::get_if<l2tp::SendDatagram>(&a)) {
+        boost::system::error_code ec;
+        auto ts = tunnel_sockets_.find(s->tunnel_id);
+        if (ts != tunnel_sockets_.end())
+          ts->second->socket.send(asio::buffer(s->bytes), 0, ec);
+        else
+          socket_.send_to(asio::buffer(s->bytes), to_asio(s->to), 0, ec);
+        if (ec) {
+          ++send_errors_;
+          log::debug("event=send_error peer=" + s->to.to_string() + " error=" + ec.message());
+        }
+      } else if (on_event_) {
+        on_event_(a);
+        kick_again_ = true;  // whatever the handler queued in the endpoint
+      }
+    }
+  } while (kick_again_);
+  kicking_ = false;
   arm_timer();
 }
 

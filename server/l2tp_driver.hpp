@@ -32,7 +32,9 @@ class L2tpDriver {
   // as our SO_REUSEADDR would otherwise share it silently), or the bind error.
   bool open(const boost::asio::ip::udp::endpoint& bind, std::string& error);
   void start();
-  // Call after driving the endpoint directly (open_tunnel, close_session, ...): runs its actions, re-arms the timer.
+  // Call after driving the endpoint directly (open_tunnel, close_session, ...): runs its actions in order until
+  // the endpoint has none left, then re-arms the timer. Called from inside a handler it only asks for one more
+  // round (never re-entrant).
   void kick();
   void stop();
   // Kernel data path: a tunnel gets its own UDP socket connected to the peer (the PPPoL2TP tunnel socket is
@@ -64,6 +66,7 @@ class L2tpDriver {
   std::array<uint8_t, 65536> buffer_{};
   uint64_t send_errors_ = 0;
   bool stopped_ = false;
+  bool kicking_ = false, kick_again_ = false;
 };
 
 }  // namespace l2tpvpn

@@ -1,26 +1,15 @@
-// One pppd per L2TP session: the glue between the L2TP control plane's events and the PPP side (issue 4).
-//
-//   TunnelUp    -> kernel mode: a PPPoL2TP tunnel on the tunnel's own connected UDP socket (server/kernel), whose
-//                  control packets the driver reads from then on (attach_tunnel_socket). A second tunnel from the
-//                  same peer address and port (one LAC opening several tunnels from one port) cannot have its own
-//                  socket with the same 4-tuple: its sessions use the pty path (session IDs are endpoint-unique)
-//   SessionUp   -> an address from the pool, the data path (a PPPoL2TP session socket, or a pty framed in
-//                  userspace), a report socketpair for our plugin, and pppd (posix_spawn, argv from
-//                  ppp::build_pppd_args). Any failure: CDN "temporary lack of resources" and nothing left behind.
-//   plugin      -> the authenticated user (moved onto the user's static address), phase, interface and
-//   reports        addresses, final counters
-//   pppd exits  -> (SIGCHLD, reaped) if the L2TP session is still open: CDN with the result code and RFC 3145
-//                  cause mapped from the exit status (ppp::map_pppd_termination); then the session's kernel socket,
-//                  pty, report socket and address are released
-//   SessionDown -> pppd gets SIGHUP, which our plugin turns into a hang-up (l2tpvpn_sighup_is_hangup): pppd exits
-//                  within one turn of its loop instead of waiting for an LCP Terminate-Ack over a closed session
-//                  (SIGKILL after ppp.stop_timeout_ms remains the backstop); its resources are released once it
-//                  has been reaped, so an address is never handed out while an old pppd may still use it
-//   TunnelDown  -> the tunnel socket is detached from the driver and the kernel tunnel destroyed (its sessions
-//                  were already reported down by the endpoint)
-//
-// Sessions are keyed internally by a serial number, not by (tunnel, session) ID: the endpoint may reuse an ID
-// for a new session while the old one's pppd is still exiting.
+// The adapter of the PPP side (server/vpn/sessions.hpp holds the rules): it feeds the pure core the L2TP events,
+// pppd's plugin reports, reaped pppds and time, and does the I/O its actions ask for:
+//   CreateKernelTunnel / DestroyKernelTunnel   the PPPoL2TP tunnel on its own connected UDP socket
+//                                              (server/kernel), whose control packets the driver reads from then on
+//   CreateKernelSession / DestroyKernelSession the PPPoL2TP session socket pppd gets
+//   OpenPty                                    the pty pair of the userspace data path, framed with ppp/hdlc
+//   SpawnPppd / SignalPppd                     pppd through a PppdRunner, with the data path and a report socketpair
+//   ReleaseSession                             the session's report socket and pty closed
+//   CloseSession / CloseTunnel                 CDN / StopCCN through the endpoint
+//   Log                                        one log line
+// Each step's outcome goes back to the core at once (data_path_ready, pppd_spawned, ...); the core's actions are
+// run in order by one loop, never re-entrantly.
 //
 // pppd is started through a PppdRunner so that tests can stand in for it (and for its plugin, by writing report
 // lines into the descriptor the runner is given).
@@ -55,6 +44,7 @@
 #include "server/l2tp/endpoint.hpp"
 #include "server/l2tp_driver.hpp"
 #include "server/status.hpp"
+#include "server/vpn/sessions.hpp"
 
 namespace l2tpvpn {
 
@@ -100,7 +90,7 @@ class SessionManager {
                                                                      const ppp::UserStore& users);
   ~SessionManager();
 
-  // TunnelUp, TunnelDown, SessionUp, SessionDown and SessionData; other actions are ignored.
+  // TunnelUp, TunnelDown, SessionUp and SessionDown go to the core; SessionData to the session's pty.
   void handle(const l2tp::Action& action);
   // SIGCHLD arrived: reap every pppd that ended.
   void reap_children();
@@ -110,10 +100,7 @@ class SessionManager {
   // Errors: the new pool configuration.
   Status<std::string> reload_users(const ppp::UserStore& users);
   // New [ppp] settings (SIGHUP): they apply to sessions started from now on; running pppds keep theirs.
-  void update_ppp(const PppSection& ppp, const std::string& users_file) {
-    config_.ppp = ppp;
-    config_.users_file = users_file;
-  }
+  void update_ppp(const PppSection& ppp, const std::string& users_file) { core_.update_ppp(ppp, users_file); }
   // CDN to every session authenticated as `user`; returns how many.
   size_t disconnect_user(const std::string& user);
 
@@ -122,10 +109,10 @@ class SessionManager {
   std::vector<SessionView> session_views() const;
   // The default data path (a tunnel that shares its peer endpoint with a kernel tunnel uses the pty).
   const char* data_path_name() const { return kernel_ ? "kernel" : "pty"; }
-  size_t session_count() const { return sessions_.size(); }
-  size_t running_pppd() const { return by_pid_.size(); }
-  const SessionManagerStats& stats() const { return stats_; }
-  const ppp::IpPool& pool() const { return pool_; }
+  size_t session_count() const { return core_.session_count(); }
+  size_t running_pppd() const { return core_.running_pppd(); }
+  const SessionManagerStats& stats() const { return core_.counters(); }
+  const ppp::IpPool& pool() const { return core_.pool(); }
 
   // Start-up after a crash (l2tpvpnd killed -9): pppd processes of an earlier l2tpvpnd (their argv carries our
   // plugin's l2tpvpn_report_fd) still hold kernel PPPoL2TP sessions, and with them their tunnels, UDP sockets and
@@ -138,42 +125,33 @@ class SessionManager {
 
  private:
   struct PtyLink;
-  struct Session;
+  struct SessionIo;
   SessionManager(boost::asio::io_context& io, l2tp::Endpoint& endpoint, L2tpDriver& driver,
-                 kernel::DataPlane* kernel, PppdRunner& runner, SessionManagerConfig config, ppp::IpPool pool);
+                 kernel::DataPlane* kernel, PppdRunner& runner, kernel::Ipv4Endpoint local, vpn::Sessions core);
 
-  void on_tunnel_up(const l2tp::TunnelUp& a);
-  void on_tunnel_down(const l2tp::TunnelDown& a);
-  void on_session_up(const l2tp::SessionUp& a);
-  void on_session_down(const l2tp::SessionDown& a);
+  // Runs the core's actions until it has none left (guarded: a nested call returns at once and the outer loop
+  // picks up what the nested event queued).
+  void run();
+  void execute(const vpn::Action& action);
+  void arm_timer();
   void on_session_data(const l2tp::SessionData& a);
-
   void read_reports(uint64_t serial);
-  void on_report(Session& s, const ppp::PluginEvent& ev);
   void read_pty(uint64_t serial);
-  void write_pty(Session& s);
-  void on_pppd_exit(uint64_t serial, const ppp::PppdTermination& t);
-  void stop_pppd(Session& s);
-  void finish(uint64_t serial);  // pppd gone and L2TP session closed: release everything
-  void refuse(const l2tp::SessionUp& a, uint16_t result, const std::string& why);
-  uint32_t allocate_unit();
+  void write_pty(SessionIo& s);
 
   boost::asio::io_context& io_;
   l2tp::Endpoint& endpoint_;
   L2tpDriver& driver_;
   kernel::DataPlane* kernel_;
   PppdRunner& runner_;
-  SessionManagerConfig config_;
-  ppp::IpPool pool_;
-
-  std::map<uint16_t, kernel::TunnelHandle> tunnels_;       // kernel tunnels, by local tunnel ID
-  std::map<uint16_t, kernel::Ipv4Endpoint> kernel_peers_;  // their peers (one kernel tunnel per peer endpoint)
-  std::map<uint64_t, std::unique_ptr<Session>> sessions_;  // by serial
-  std::map<std::pair<uint16_t, uint16_t>, uint64_t> by_l2tp_;  // open L2TP sessions -> serial
-  std::map<pid_t, uint64_t> by_pid_;                           // running pppd -> serial
-  std::set<uint32_t> units_;                                   // ppp-l2tp<unit> in use
-  uint64_t next_serial_ = 1;
-  SessionManagerStats stats_;
+  kernel::Ipv4Endpoint local_;
+  vpn::Sessions core_;
+  std::map<uint16_t, kernel::TunnelHandle> tunnels_;  // kernel tunnels, by local tunnel ID
+  std::map<uint64_t, std::unique_ptr<SessionIo>> io_by_serial_;
+  std::map<std::pair<uint16_t, uint16_t>, uint64_t> pty_by_l2tp_;  // pty sessions' L2TP IDs -> serial (data)
+  boost::asio::steady_timer timer_;
+  bool running_ = false;
+  bool stopping_ = false;  // kill_all: L2TP actions are no longer sent (the daemon is going)
 };
 
 }  // namespace l2tpvpn

@@ -1,0 +1,203 @@
+// The PPP side of the lifecycle as a pure core: one pppd per L2TP session, fed events and time, returning typed
+// actions. It owns the session table, the address pool, the ppp unit numbers and the kernel-tunnel choice; the
+// adapter (server/session_manager) only does what the actions say (kernel sockets, pty, report socket, spawning
+// and signalling pppd) and reports back how it went.
+//
+// The rules it holds:
+//   TunnelUp     kernel data path: one kernel tunnel per peer address and port (a second tunnel from the same
+//                4-tuple cannot have its own connected socket: its sessions use the pty) -> CreateKernelTunnel;
+//                kernel_tunnel_failed -> CloseTunnel "data path unavailable"
+//   SessionUp    an address from the pool, then the data path (CreateKernelSession or OpenPty), then pppd
+//                (SpawnPppd with its argv). A step that fails undoes the earlier ones and refuses the call: CDN
+//                "temporary lack of resources", nothing left behind
+//   reports      phase, the authenticated user (moved onto their static address; a static address already held
+//                by another session of theirs ends this one: CDN "static address already in use"), ip-up/down,
+//                the final counters
+//   pppd exits   while the L2TP session is open: CDN with the result and RFC 3145 cause mapped from the exit
+//                status (ppp::map_pppd_termination); then everything of the session is released
+//   SessionDown  the kernel session goes at once; pppd gets SIGHUP (our plugin makes that a hang-up) and SIGKILL
+//                if it still runs stop_timeout later; the address returns to the pool only once pppd is reaped
+//   TunnelDown   the kernel tunnel goes (its sessions were reported down before)
+//   admin        disconnect a user's sessions; users file reloaded (reservations rebuilt, leases kept)
+//
+// Sessions are keyed by a serial number, not by (tunnel, session) ID: the endpoint may reuse an ID while the old
+// session's pppd is still exiting.
+//
+// Time comes in as arguments; log lines are actions too. Thread-safety: none (one event-loop thread).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/result.hpp"
+#include "ppp/ip_pool.hpp"
+#include "ppp/plugin_report.hpp"
+#include "ppp/pppd_exit.hpp"
+#include "ppp/user_store.hpp"
+#include "server/config.hpp"
+#include "server/l2tp/events.hpp"
+#include "server/log.hpp"
+#include "server/status.hpp"
+
+namespace l2tpvpn::vpn {
+
+using TimePoint = l2tp::TimePoint;
+
+struct SessionsConfig {
+  PppSection ppp;
+  PoolSection pool;
+  std::string users_file;
+  bool kernel = true;  // the kernel data path works (else every session uses the pty)
+};
+
+// ---- actions ----
+struct CreateKernelTunnel {
+  uint16_t tunnel_id = 0, peer_tunnel_id = 0;
+  l2tp::PeerAddress peer;
+};
+struct DestroyKernelTunnel {
+  uint16_t tunnel_id = 0;
+};
+struct CreateKernelSession {
+  uint64_t serial = 0;
+  uint16_t tunnel_id = 0, session_id = 0, peer_session_id = 0;
+  bool sequencing = false;
+};
+struct DestroyKernelSession {
+  uint16_t tunnel_id = 0, session_id = 0;
+};
+struct OpenPty {
+  uint64_t serial = 0;
+  uint16_t tunnel_id = 0, session_id = 0;  // where the frames pppd writes go
+};
+// Start pppd with this argv. The adapter gives it the session's data path (the kernel session socket at
+// ppp::kPppol2tpChildFd, or the pty named in argv) and the child's end of a new report socketpair at
+// ppp::kReportChildFd.
+struct SpawnPppd {
+  uint64_t serial = 0;
+  std::vector<std::string> argv;
+};
+struct SignalPppd {
+  uint64_t serial = 0;
+  int pid = 0;
+  int signal = 0;
+};
+// The session is gone from the table: close its report socket and pty.
+struct ReleaseSession {
+  uint64_t serial = 0;
+};
+struct CloseSession {
+  uint16_t tunnel_id = 0, session_id = 0;
+  l2tp::ResultCode result;
+  std::optional<l2tp::PppDisconnectCause> cause;
+};
+struct CloseTunnel {
+  uint16_t tunnel_id = 0;
+  l2tp::ResultCode result;
+};
+struct Log {
+  log::Level level = log::Level::kInfo;
+  std::string text;
+};
+using Action = std::variant<CreateKernelTunnel, DestroyKernelTunnel, CreateKernelSession, DestroyKernelSession,
+                            OpenPty, SpawnPppd, SignalPppd, ReleaseSession, CloseSession, CloseTunnel, Log>;
+
+class Sessions {
+ public:
+  // Errors: the pool configuration (config validation already checked it).
+  static Result<Sessions, std::string> create(SessionsConfig config, const ppp::UserStore& users);
+
+  // ---- events ----
+  // TunnelUp, TunnelDown, SessionUp and SessionDown; other L2TP actions are ignored.
+  void on_l2tp(TimePoint now, const l2tp::Action& action);
+  void kernel_tunnel_failed(TimePoint now, uint16_t tunnel_id, const std::string& why);
+  // The data path asked for is ready; `pty_slave` names the pty pppd opens (pty path only).
+  void data_path_ready(TimePoint now, uint64_t serial, std::optional<std::string> pty_slave);
+  void data_path_failed(TimePoint now, uint64_t serial, const std::string& why);
+  void pppd_spawned(TimePoint now, uint64_t serial, int pid);
+  void pppd_spawn_failed(TimePoint now, uint64_t serial, const std::string& why);
+  void plugin_report(TimePoint now, uint64_t serial, const ppp::PluginEvent& event);
+  void report_error() { ++counters_.report_errors; }
+  void pppd_exited(TimePoint now, int pid, const ppp::PppdTermination& termination);
+  void on_timer(TimePoint now);
+  std::optional<TimePoint> next_deadline() const;
+
+  // ---- admin ----
+  // CDN to every open session authenticated as `user`; returns how many.
+  size_t disconnect_user(TimePoint now, const std::string& user);
+  // New user store: the pool's reservations are rebuilt, live sessions keep their addresses.
+  Status<std::string> reload_users(const ppp::UserStore& users);
+  // New [ppp] settings: they apply to sessions started from now on.
+  void update_ppp(const PppSection& ppp, const std::string& users_file);
+
+  // Shutdown, after every pppd has been reaped: releases every session left (no CDN: the daemon is going).
+  void release_all();
+
+  std::vector<Action> take_actions();
+
+  // ---- state ----
+  // One view per session; interface counters of sessions that are up are left to the adapter (sysfs).
+  std::vector<SessionView> views(std::chrono::system_clock::time_point wall_now, TimePoint now) const;
+  std::vector<int> running_pids() const;
+  size_t session_count() const { return sessions_.size(); }
+  size_t running_pppd() const { return by_pid_.size(); }
+  const PppCounters& counters() const { return counters_; }
+  PppCounters& counters() { return counters_; }  // the adapter adds its pty counters
+  const ppp::IpPool& pool() const { return pool_; }
+  bool has_kernel_tunnel(uint16_t tunnel_id) const { return kernel_tunnels_.count(tunnel_id) > 0; }
+
+ private:
+  struct Session {
+    uint64_t serial = 0;
+    uint16_t tunnel_id = 0, session_id = 0, peer_tunnel_id = 0, peer_session_id = 0;
+    l2tp::PeerAddress peer;
+    std::string key;  // pool key
+    uint32_t unit = 0;
+    std::string ifname;
+    bool kernel = false;          // kernel data path (else pty)
+    bool kernel_session = false;  // a kernel session exists
+    std::optional<std::string> pty_slave;
+    int pid = 0;  // 0 before spawn and once reaped
+    bool spawning = false;  // SpawnPppd sent, no answer yet
+    bool l2tp_open = true;
+    std::optional<ppp::PppPhase> phase, last_phase;
+    std::optional<std::string> user;
+    ppp::Ipv4Address address;
+    std::string local_address;
+    bool ip_up = false;
+    std::optional<ppp::StatsEvent> final_stats;
+    TimePoint since{};
+    std::optional<TimePoint> kill_at;  // SIGKILL then, if pppd still runs
+  };
+  Sessions(SessionsConfig config, ppp::IpPool pool);
+
+  void on_tunnel_up(TimePoint now, const l2tp::TunnelUp& a);
+  void on_tunnel_down(TimePoint now, const l2tp::TunnelDown& a);
+  void on_session_up(TimePoint now, const l2tp::SessionUp& a);
+  void on_session_down(TimePoint now, const l2tp::SessionDown& a);
+  void spawn(Session& s);
+  void refuse(Session& s, const std::string& why);  // undo what the session holds, CDN, forget it
+  void finish(uint64_t serial);                    // pppd gone and L2TP session closed: release everything
+  Session* find(uint64_t serial);
+  uint32_t allocate_unit();
+  void log(log::Level level, std::string text) { actions_.push_back(Log{level, std::move(text)}); }
+
+  SessionsConfig config_;
+  ppp::IpPool pool_;
+  std::map<uint16_t, l2tp::PeerAddress> kernel_tunnels_;       // local tunnel ID -> peer (one per peer endpoint)
+  std::map<uint64_t, Session> sessions_;                        // by serial
+  std::map<std::pair<uint16_t, uint16_t>, uint64_t> by_l2tp_;  // open L2TP sessions -> serial
+  std::map<int, uint64_t> by_pid_;                              // running pppd -> serial
+  std::set<uint32_t> units_;                                    // ppp-l2tp<unit> in use
+  uint64_t next_serial_ = 1;
+  PppCounters counters_;
+  std::vector<Action> actions_;
+};
+
+}  // namespace l2tpvpn::vpn
