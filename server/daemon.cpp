@@ -199,7 +199,7 @@ int Daemon::run() {
     return 1;
   }
   if (config_.ipsec.required) {
-    ipsec_ = std::make_unique<IpsecSupervisor>(io_, config_, endpoint_, driver_);
+    ipsec_ = std::make_unique<IpsecSupervisor>(io_, config_, [this] { on_sa_view(); });
     if (auto ok = ipsec_->start(); !ok) {
       log::error(ok.error());
       return 1;
@@ -283,6 +283,36 @@ void Daemon::wait_for_quiet(std::chrono::steady_clock::time_point deadline) {
   shutdown_timer_.async_wait([this, deadline](boost::system::error_code) { wait_for_quiet(deadline); });
 }
 
+std::vector<vpn::TunnelRef> Daemon::tunnel_refs() const {
+  std::vector<vpn::TunnelRef> out;
+  for (const l2tp::Tunnel* t : endpoint_.tunnels())
+    out.push_back(vpn::TunnelRef{t->id(), t->peer(),
+                                 t->state() != l2tp::TunnelState::kClosing && t->state() != l2tp::TunnelState::kDead});
+  return out;
+}
+
+void Daemon::on_sa_view() {
+  if (!ipsec_) return;
+  coupling_.sas_changed(ipsec_->enforcing(), tunnel_refs(),
+                        [this](const l2tp::PeerAddress& p) { return ipsec_->ike_of(p); });
+  run_coupling();
+}
+
+void Daemon::run_coupling() {
+  bool kick = false;
+  for (auto& a : coupling_.take_actions()) {
+    if (auto* l = std::get_if<vpn::Log>(&a)) {
+      log::write(l->level, l->text);
+    } else if (auto* c = std::get_if<vpn::CloseTunnel>(&a)) {
+      endpoint_.close_tunnel(l2tp::Clock::now(), c->tunnel_id, c->result);
+      kick = true;
+    } else if (auto* t = std::get_if<vpn::TerminateIke>(&a)) {
+      if (ipsec_) ipsec_->terminate_ike(t->ike_id);
+    }
+  }
+  if (kick) driver_.kick();
+}
+
 StatusSnapshot Daemon::snapshot() const {
   StatusSnapshot snap;
   snap.server.version = L2TPVPN_VERSION;
@@ -290,7 +320,11 @@ StatusSnapshot Daemon::snapshot() const {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - started_at_).count();
   snap.server.l2tp_listen = config_.listen_address + ":" + std::to_string(config_.port);
   snap.l2tp = l2tp_view(endpoint_);
-  if (ipsec_) snap.ipsec = ipsec_->view();
+  if (ipsec_) {
+    snap.ipsec = ipsec_->view();
+    snap.ipsec->tunnels_closed_for_sa = coupling_.tunnels_closed_for_sa();
+    snap.ipsec->ike_terminated = coupling_.ike_terminated();
+  }
   if (sessions_) {
     PppView p;
     p.data_path = sessions_->data_path_name();
@@ -387,7 +421,11 @@ void Daemon::on_event(l2tp::Action& action) {
     if (it != tunnel_peers_.end()) {
       l2tp::PeerAddress peer = it->second;
       tunnel_peers_.erase(it);
-      if (ipsec_) ipsec_->tunnel_closed(peer);
+      if (ipsec_) {
+        coupling_.tunnel_closed(ipsec_->can_terminate(), peer, tunnel_refs(),
+                                [this](const l2tp::PeerAddress& p) { return ipsec_->ike_of(p); });
+        run_coupling();
+      }
     }
   }
 }

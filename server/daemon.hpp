@@ -20,6 +20,7 @@
 #include "server/l2tp_driver.hpp"
 #include "server/session_manager.hpp"
 #include "server/status.hpp"
+#include "server/vpn/coupling.hpp"
 
 namespace l2tpvpn {
 
@@ -41,6 +42,11 @@ class Daemon {
   void register_control();
   // Everything /status, /metrics and the control socket report, gathered from each part's view.
   StatusSnapshot snapshot() const;
+  // RFC 3193 coupling (server/vpn/coupling): the endpoint's tunnels as the core sees them, the SA view changed,
+  // and the core's actions run (StopCCN through the endpoint, IKE_SA terminate through the supervisor).
+  std::vector<vpn::TunnelRef> tunnel_refs() const;
+  void on_sa_view();
+  void run_coupling();
 
   DaemonConfig config_;
   boost::asio::io_context io_;
@@ -56,6 +62,7 @@ class Daemon {
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<IpsecSupervisor> ipsec_;
   FirewallManager firewall_;
+  vpn::Coupling coupling_;
   std::map<uint16_t, l2tp::PeerAddress> tunnel_peers_;  // for TunnelDown, which carries no address
   std::chrono::system_clock::time_point started_at_;
   boost::asio::steady_timer shutdown_timer_;

@@ -38,10 +38,6 @@ ipsec::IpAddress to_ip(const l2tp::PeerAddress& p) {
   return a;
 }
 
-bool live(const l2tp::Tunnel& t) {
-  return t.state() != l2tp::TunnelState::kClosing && t.state() != l2tp::TunnelState::kDead;
-}
-
 // The process is a charon started with our embedded configuration (STRONGSWAN_CONF=<runtime_dir>/charon.conf in
 // its environment): a leftover of an earlier l2tpvpnd, not the system's charon, which shares its pid file.
 bool is_our_embedded_charon(pid_t pid, const std::string& runtime_dir) {
@@ -91,9 +87,9 @@ Result<ipsec::ProfileConfig, std::string> profile_from_config(const DaemonConfig
   return p;
 }
 
-IpsecSupervisor::IpsecSupervisor(asio::io_context& io, const DaemonConfig& config, l2tp::Endpoint& endpoint,
-                                 L2tpDriver& driver)
-    : io_(io), config_(config), endpoint_(endpoint), driver_(driver), restart_timer_(io), sd_(io), timer_(io) {}
+IpsecSupervisor::IpsecSupervisor(asio::io_context& io, const DaemonConfig& config,
+                                 std::function<void()> on_sa_view)
+    : io_(io), config_(config), on_sa_view_(std::move(on_sa_view)), restart_timer_(io), sd_(io), timer_(io) {}
 
 IpsecSupervisor::~IpsecSupervisor() {
   stop();
@@ -244,7 +240,7 @@ void IpsecSupervisor::watch(asio::posix::descriptor_base::wait_type what, bool& 
 
 void IpsecSupervisor::after_activity() {
   arm();
-  reconcile();
+  if (on_sa_view_) on_sa_view_();
 }
 
 Status<std::string> IpsecSupervisor::reload_profile() {
@@ -268,34 +264,21 @@ std::optional<ipsec::SaInfo> IpsecSupervisor::sa_for(const l2tp::PeerAddress& pe
   return registry_.find(to_ip(peer), peer.port);
 }
 
-void IpsecSupervisor::reconcile() {
-  if (!config_.ipsec.required || !link_ready()) return;
-  std::vector<uint16_t> orphans;
-  for (const l2tp::Tunnel* t : endpoint_.tunnels())
-    if (live(*t) && !admits(t->peer())) orphans.push_back(t->id());
-  if (orphans.empty()) return;
-  for (uint16_t id : orphans) {
-    log::info("event=tunnel_without_sa tunnel=" + std::to_string(id) + " action=stopccn");
-    endpoint_.close_tunnel(l2tp::Clock::now(), id,
-                           l2tp::ResultCode{l2tp::result::kStopGeneralRequest, std::nullopt, "IPsec SA ended"});
-    ++tunnels_closed_for_sa_;
-  }
-  driver_.kick();
+std::optional<uint32_t> IpsecSupervisor::ike_of(const l2tp::PeerAddress& peer) const {
+  if (auto sa = sa_for(peer)) return sa->ike_id;
+  return std::nullopt;
 }
 
-void IpsecSupervisor::tunnel_closed(const l2tp::PeerAddress& peer) {
-  if (!config_.ipsec.required || !link_ || !client_ || !client_->connected()) return;
-  for (const l2tp::Tunnel* t : endpoint_.tunnels())
-    if (live(*t) && t->peer() == peer) return;  // the peer still has a tunnel in this SA
-  auto sa = sa_for(peer);
-  if (!sa) return;
-  log::info("event=ike_terminate ike_id=" + std::to_string(sa->ike_id) + " peer=" + peer.to_string() +
-            " reason=\"last L2TP tunnel closed\"");
+bool IpsecSupervisor::can_terminate() const {
+  return config_.ipsec.required && link_ && client_ && client_->connected();
+}
+
+void IpsecSupervisor::terminate_ike(uint32_t ike_id) {
+  if (!link_) return;
   ++pending_terminates_;
-  ++ike_terminated_;
-  link_->terminate_ike(sa->ike_id, [this, id = sa->ike_id](Status<vici::CommandError> r) {
+  link_->terminate_ike(ike_id, [this, ike_id](Status<vici::CommandError> r) {
     if (pending_terminates_ > 0) --pending_terminates_;
-    if (!r) log::warn("event=ike_terminate_failed ike_id=" + std::to_string(id));
+    if (!r) log::warn("event=ike_terminate_failed ike_id=" + std::to_string(ike_id));
   });
   arm();
 }
@@ -351,8 +334,6 @@ IpsecView IpsecSupervisor::view() const {
   v.vici_socket = mode_ == Mode::kNone ? "" : config_socket();
   v.link = link_ ? ipsec::to_string(link_->state()) : "disconnected";
   if (charon_ && charon_->running()) v.charon_pid = charon_->pid();
-  v.tunnels_closed_for_sa = tunnels_closed_for_sa_;
-  v.ike_terminated = ike_terminated_;
   return v;
 }
 

@@ -9,10 +9,9 @@
 //   admits(peer) -> the endpoint's AdmissionFn: an SCCRQ is answered only when the registry holds an installed
 //                   transport CHILD_SA for udp/1701 with that peer (step 3). Others are dropped and counted
 //                   ("not_admitted"). With ipsec.required = false every peer is admitted.
-//   reconcile    -> after every VICI event, while the link is ready: a tunnel whose peer no longer has an SA
-//                   (CHILD/IKE SA deleted, DPD, charon restarted and lost it) is closed (StopCCN) with its
-//                   sessions.
-//   tunnel_closed-> when a peer's last tunnel is gone, its IKE_SA is terminated.
+//   on_sa_view   -> after every VICI event the daemon is told, and the lifecycle core (server/vpn/coupling)
+//                   decides from the SA view which tunnels lost their SA (closed with StopCCN) and, when a peer's
+//                   last tunnel is gone, which IKE_SA to end (terminate_ike).
 //   stop         -> unloads our profile from a system charon, or stops the embedded one.
 //
 // The VICI client is driven by Boost.Asio: its descriptor is watched with posix::stream_descriptor (released,
@@ -25,6 +24,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,7 +37,6 @@
 #include "ipsec/vici_client.hpp"
 #include "server/config.hpp"
 #include "server/l2tp/endpoint.hpp"
-#include "server/l2tp_driver.hpp"
 #include "server/status.hpp"
 
 namespace l2tpvpn {
@@ -52,8 +51,8 @@ SessionIpsecView session_ipsec_view(const ipsec::SaInfo& sa);
 
 class IpsecSupervisor {
  public:
-  IpsecSupervisor(boost::asio::io_context& io, const DaemonConfig& config, l2tp::Endpoint& endpoint,
-                  L2tpDriver& driver);
+  // `on_sa_view`: called after every VICI event (the SA view may have changed).
+  IpsecSupervisor(boost::asio::io_context& io, const DaemonConfig& config, std::function<void()> on_sa_view);
   ~IpsecSupervisor();
 
   // Decides system/embedded charon, starts the embedded one if needed, connects. Errors: a message for the log
@@ -69,8 +68,14 @@ class IpsecSupervisor {
   bool admits(const l2tp::PeerAddress& peer) const;
   // The SA a tunnel/session from `peer` runs in (best match), if any.
   std::optional<ipsec::SaInfo> sa_for(const l2tp::PeerAddress& peer) const;
-  // TunnelDown: terminates the peer's IKE_SA when it was its last tunnel.
-  void tunnel_closed(const l2tp::PeerAddress& peer);
+  // The IKE_SA of the SA that covers `peer`'s L2TP, if any.
+  std::optional<uint32_t> ike_of(const l2tp::PeerAddress& peer) const;
+  // Tunnels lose their SA only when IPsec is required and the SA view mirrors charon's.
+  bool enforcing() const { return config_.ipsec.required && link_ready(); }
+  // An IKE_SA can be terminated: IPsec required and charon connected.
+  bool can_terminate() const;
+  // Asks charon to end an IKE_SA (counted in pending_terminates until it answers).
+  void terminate_ike(uint32_t ike_id);
   // SIGCHLD: the embedded charon may have exited (restarted with back-off).
   void on_child_exit();
   // Terminate requests still waiting for charon's answer (shutdown waits for them, bounded).
@@ -86,14 +91,12 @@ class IpsecSupervisor {
   void watch(boost::asio::posix::descriptor_base::wait_type what, bool& pending,
              void (vici::Client::*ready)(vici::TimePoint));
   void after_activity();
-  void reconcile();
   void restart_charon();
   std::string config_socket() const;
 
   boost::asio::io_context& io_;
   const DaemonConfig& config_;
-  l2tp::Endpoint& endpoint_;
-  L2tpDriver& driver_;
+  std::function<void()> on_sa_view_;
   enum class Mode { kNone, kSystem, kEmbedded } mode_ = Mode::kNone;
   std::unique_ptr<ipsec::EmbeddedCharon> charon_;
   ipsec::RestartBackoff backoff_;
@@ -107,8 +110,6 @@ class IpsecSupervisor {
   uint64_t generation_ = 0;
   bool reading_ = false, writing_ = false;
   size_t pending_terminates_ = 0;
-  uint64_t tunnels_closed_for_sa_ = 0;
-  uint64_t ike_terminated_ = 0;
   bool stopped_ = false;
 };
 

@@ -1,0 +1,36 @@
+#include "server/vpn/coupling.hpp"
+
+namespace l2tpvpn::vpn {
+
+void Coupling::sas_changed(bool enforce, const std::vector<TunnelRef>& tunnels, const SaLookup& sa_of) {
+  if (!enforce) return;
+  for (const auto& t : tunnels) {
+    if (!t.live || sa_of(t.peer)) continue;
+    actions_.push_back(Log{log::Level::kInfo, "event=tunnel_without_sa tunnel=" + std::to_string(t.id) +
+                                                   " action=stopccn"});
+    actions_.emplace_back(std::in_place_type<CloseTunnel>, t.id,
+                          l2tp::ResultCode{l2tp::result::kStopGeneralRequest, std::nullopt, "IPsec SA ended"});
+    ++tunnels_closed_for_sa_;
+  }
+}
+
+void Coupling::tunnel_closed(bool can_terminate, const l2tp::PeerAddress& peer,
+                             const std::vector<TunnelRef>& tunnels, const SaLookup& sa_of) {
+  if (!can_terminate) return;
+  for (const auto& t : tunnels)
+    if (t.live && t.peer == peer) return;  // the peer still has a tunnel in this SA
+  auto ike = sa_of(peer);
+  if (!ike) return;
+  actions_.push_back(Log{log::Level::kInfo, "event=ike_terminate ike_id=" + std::to_string(*ike) + " peer=" +
+                                                 peer.to_string() + " reason=\"last L2TP tunnel closed\""});
+  actions_.emplace_back(std::in_place_type<TerminateIke>, *ike, peer);
+  ++ike_terminated_;
+}
+
+std::vector<CouplingAction> Coupling::take_actions() {
+  std::vector<CouplingAction> out;
+  out.swap(actions_);
+  return out;
+}
+
+}  // namespace l2tpvpn::vpn

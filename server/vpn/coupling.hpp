@@ -1,0 +1,57 @@
+// RFC 3193 in the lifecycle (pure): L2TP lives inside the peer's IPsec SA, so the two end together.
+//   - The SA view changed (or charon's link came up): every live tunnel whose peer (address and port, as the
+//     transport SA's selector names it) has no SA any more is closed with StopCCN "IPsec SA ended". A tunnel must
+//     not outlive the SA its packets are protected by.
+//   - A tunnel ended: if its peer has no other live tunnel (one being set up counts: a client reconnecting inside
+//     its SA), that peer's IKE_SA is terminated, as a client that hangs up expects.
+// Both are decided from the endpoint's tunnels and an SA lookup passed in; the driver runs the actions
+// (CloseTunnel through the endpoint, TerminateIke through the IPsec supervisor).
+//
+// Thread-safety: none (one event-loop thread).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "server/l2tp/events.hpp"
+#include "server/vpn/sessions.hpp"
+
+namespace l2tpvpn::vpn {
+
+struct TunnelRef {
+  uint16_t id = 0;
+  l2tp::PeerAddress peer;
+  bool live = false;  // not closing or dead
+};
+
+struct TerminateIke {
+  uint32_t ike_id = 0;
+  l2tp::PeerAddress peer;
+};
+
+using CouplingAction = std::variant<CloseTunnel, TerminateIke, Log>;
+
+// The IKE_SA whose transport SA covers this peer's L2TP, if any.
+using SaLookup = std::function<std::optional<uint32_t>(const l2tp::PeerAddress&)>;
+
+class Coupling {
+ public:
+  // `enforce`: IPsec is required and the SA view is in sync with charon (otherwise nothing is closed).
+  void sas_changed(bool enforce, const std::vector<TunnelRef>& tunnels, const SaLookup& sa_of);
+  // `can_terminate`: IPsec is required and charon can be asked.
+  void tunnel_closed(bool can_terminate, const l2tp::PeerAddress& peer, const std::vector<TunnelRef>& tunnels,
+                     const SaLookup& sa_of);
+
+  std::vector<CouplingAction> take_actions();
+  uint64_t tunnels_closed_for_sa() const { return tunnels_closed_for_sa_; }
+  uint64_t ike_terminated() const { return ike_terminated_; }
+
+ private:
+  std::vector<CouplingAction> actions_;
+  uint64_t tunnels_closed_for_sa_ = 0, ike_terminated_ = 0;
+};
+
+}  // namespace l2tpvpn::vpn

@@ -1,0 +1,109 @@
+// server/vpn/coupling: RFC 3193's coupling of L2TP tunnels and IPsec SAs as a pure core. The tunnels and the SA
+// view are plain values; each test asserts on the actions.
+#include "server/vpn/coupling.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace l2tpvpn::vpn {
+namespace {
+
+const l2tp::PeerAddress kWin = l2tp::PeerAddress::v4(0xc000020b, 1701);
+const l2tp::PeerAddress kMac = l2tp::PeerAddress::v4(0xc000020d, 50123);
+const l2tp::PeerAddress kNatA = l2tp::PeerAddress::v4(0xc0000214, 40001);  // two clients behind one NAT
+const l2tp::PeerAddress kNatB = l2tp::PeerAddress::v4(0xc0000214, 40002);
+
+struct Sas {
+  std::map<std::string, uint32_t> by_peer;
+  SaLookup lookup() const {
+    return [this](const l2tp::PeerAddress& p) -> std::optional<uint32_t> {
+      auto it = by_peer.find(p.to_string());
+      if (it == by_peer.end()) return std::nullopt;
+      return it->second;
+    };
+  }
+};
+
+template <class T>
+std::vector<T> only(const std::vector<CouplingAction>& actions) {
+  std::vector<T> out;
+  for (const auto& a : actions)
+    if (auto* p = std::get_if<T>(&a)) out.push_back(*p);
+  return out;
+}
+
+TEST(Coupling, SaLossClosesOnlyThatPeersLiveTunnels) {
+  Coupling c;
+  Sas sas;
+  sas.by_peer[kWin.to_string()] = 1;
+  std::vector<TunnelRef> tunnels = {{7, kWin, true}, {8, kMac, true}, {9, kMac, false}};
+  c.sas_changed(true, tunnels, sas.lookup());
+  auto a = c.take_actions();
+  auto closed = only<CloseTunnel>(a);
+  ASSERT_EQ(closed.size(), 1u);  // 9 is already closing
+  EXPECT_EQ(closed[0].tunnel_id, 8);
+  EXPECT_EQ(closed[0].result.message, "IPsec SA ended");
+  EXPECT_EQ(c.tunnels_closed_for_sa(), 1u);
+}
+
+TEST(Coupling, SaLossWithoutLiveTunnelsDoesNothing) {
+  Coupling c;
+  Sas sas;
+  c.sas_changed(true, {}, sas.lookup());
+  c.sas_changed(true, {{9, kMac, false}}, sas.lookup());
+  EXPECT_TRUE(c.take_actions().empty());
+}
+
+TEST(Coupling, NothingIsClosedWhileTheSaViewIsNotInSync) {
+  Coupling c;
+  Sas sas;  // charon restarting: empty view
+  c.sas_changed(false, {{7, kWin, true}}, sas.lookup());
+  EXPECT_TRUE(c.take_actions().empty());
+  EXPECT_EQ(c.tunnels_closed_for_sa(), 0u);
+}
+
+TEST(Coupling, LastTunnelOfAPeerEndsItsIkeSa) {
+  Coupling c;
+  Sas sas;
+  sas.by_peer[kWin.to_string()] = 42;
+  c.tunnel_closed(true, kWin, {{7, kWin, false}}, sas.lookup());
+  auto t = only<TerminateIke>(c.take_actions());
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].ike_id, 42u);
+  EXPECT_EQ(c.ike_terminated(), 1u);
+}
+
+// Several tunnels of one peer: the IKE_SA stays while one of them lives, including one still being set up (a
+// client reconnecting inside its SA).
+TEST(Coupling, AnotherLiveTunnelOfThePeerKeepsTheIkeSa) {
+  Coupling c;
+  Sas sas;
+  sas.by_peer[kWin.to_string()] = 42;
+  c.tunnel_closed(true, kWin, {{7, kWin, false}, {8, kWin, true}}, sas.lookup());
+  EXPECT_TRUE(c.take_actions().empty());
+}
+
+TEST(Coupling, PeersBehindOneNatAreKeptApartByPort) {
+  Coupling c;
+  Sas sas;
+  sas.by_peer[kNatA.to_string()] = 1;
+  sas.by_peer[kNatB.to_string()] = 2;
+  c.tunnel_closed(true, kNatA, {{7, kNatA, false}, {8, kNatB, true}}, sas.lookup());
+  auto t = only<TerminateIke>(c.take_actions());
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].ike_id, 1u);
+}
+
+TEST(Coupling, NoTerminateWithoutSaOrWhenCharonCannotBeAsked) {
+  Coupling c;
+  Sas sas;
+  c.tunnel_closed(true, kWin, {}, sas.lookup());  // the SA went first (client deleted it)
+  sas.by_peer[kWin.to_string()] = 42;
+  c.tunnel_closed(false, kWin, {}, sas.lookup());  // IPsec not required, or charon not connected
+  EXPECT_TRUE(c.take_actions().empty());
+  EXPECT_EQ(c.ike_terminated(), 0u);
+}
+
+}  // namespace
+}  // namespace l2tpvpn::vpn
