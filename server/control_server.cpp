@@ -60,7 +60,7 @@ ControlServer::~ControlServer() { stop(); }
 
 void ControlServer::handle(const std::string& cmd, ControlHandler h) { handlers_[cmd] = std::move(h); }
 
-bool ControlServer::start(std::string& error) {
+Status<SetupError> ControlServer::start() {
   ::unlink(path_.c_str());
   boost::system::error_code ec;
   // Create it with no permissions for anyone else from the first moment.
@@ -69,13 +69,12 @@ bool ControlServer::start(std::string& error) {
   if (!ec) acceptor_.bind(stream_protocol::endpoint(path_), ec);
   ::umask(old);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    error = "cannot create control socket " + path_ + ": " + ec.message();
-    return false;
-  }
+  if (ec)
+    return unexpected(
+        SetupError{SetupPart::kControlServer, ec.value(), "cannot create control socket " + path_ + ": " + ec.message()});
   ::chmod(path_.c_str(), 0600);
   accept();
-  return true;
+  return {};
 }
 
 void ControlServer::stop() {

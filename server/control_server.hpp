@@ -5,6 +5,7 @@
 // Thread-safety: runs on the daemon's io_context thread; handlers run there too.
 #pragma once
 
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 
@@ -13,6 +14,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "common/result.hpp"
+#include "server/setup_error.hpp"
 
 namespace l2tpvpn {
 
@@ -24,7 +28,7 @@ class ControlServer {
   ~ControlServer();
   void handle(const std::string& cmd, ControlHandler h);
   // Creates the socket (replacing a stale one), mode 0600. Errors: a message naming the path.
-  bool start(std::string& error);
+  Status<SetupError> start();
   void stop();
   // Pure: answers one request line (used by the connections and by tests).
   std::string answer(const std::string& line);

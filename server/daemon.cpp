@@ -35,11 +35,10 @@ Daemon::Daemon(DaemonConfig config)
       sigchld_(io_, SIGCHLD),
       shutdown_timer_(io_) {}
 
-bool Daemon::setup_sessions(std::string& error) {
+Status<SetupError> Daemon::setup_sessions() {
   auto users = ppp::UserStore::load_or_empty(config_.users_file);
   if (!users) {
-    error = "users: " + users.error().to_string();
-    return false;
+    return unexpected(SetupError{SetupPart::kSessions, 0, "users: " + users.error().to_string()});
   }
   if (size_t n = SessionManager::kill_stale_pppd(std::chrono::seconds(3)))
     log::warn("event=stale_pppd_cleaned count=" + std::to_string(n));
@@ -50,8 +49,9 @@ bool Daemon::setup_sessions(std::string& error) {
       kernel_ = std::move(k);
       plane = kernel_.get();
     } else if (config_.ppp.data_path == DataPathMode::kKernel) {
-      error = "ppp.data_path = kernel, but the kernel data path is unavailable: " + ok.error().to_string();
-      return false;
+      return unexpected(SetupError{SetupPart::kSessions, ok.error().error,
+                                   "ppp.data_path = kernel, but the kernel data path is unavailable: " +
+                                       ok.error().to_string()});
     } else {
       log::warn("event=kernel_data_path_unavailable fallback=pty error=\"" + ok.error().to_string() + "\"");
     }
@@ -64,17 +64,16 @@ bool Daemon::setup_sessions(std::string& error) {
   sc.local = kernel::Ipv4Endpoint::from_host_order(bound.address().to_v4().to_uint(), bound.port());
   auto m = SessionManager::create(io_, endpoint_, driver_, plane, runner_, sc, *users);
   if (!m) {
-    error = m.error();
-    return false;
+    return unexpected(SetupError{SetupPart::kSessions, 0, m.error()});
   }
   sessions_ = std::move(m).value();
   log::info("event=sessions_ready data_path=" + std::string(sessions_->data_path_name()) +
             " users=" + std::to_string(users->size()) + " pool=" + config_.pool.range);
-  return true;
+  return {};
 }
 
-bool Daemon::setup_firewall(std::string& error) {
-  if (!config_.firewall.manage) return true;
+Status<SetupError> Daemon::setup_firewall() {
+  if (!config_.firewall.manage) return {};
   FirewallBackend backend = FirewallBackend::kNone;
   if (config_.firewall.backend == "auto")
     backend = detect_firewall_backend();
@@ -85,13 +84,12 @@ bool Daemon::setup_firewall(std::string& error) {
     // but only the firewall keeps plaintext udp/1701 away entirely: when auto finds no tool, refuse rather than
     // run open (`backend = none` or `manage = false` say the administrator's own firewall does it).
     if (config_.ipsec.required && config_.firewall.backend == "auto") {
-      error = config_.path + ": firewall: no working backend found (nft, iptables-nft, iptables-legacy), and " +
+      return unexpected(SetupError{SetupPart::kFirewall, 0, config_.path + ": firewall: no working backend found (nft, iptables-nft, iptables-legacy), and " +
               "[ipsec] required = yes needs one to keep plaintext L2TP out: install nftables or iptables, or set " +
-              "[firewall] manage = false if a firewall of your own does it";
-      return false;
+              "[firewall] manage = false if a firewall of your own does it"});
     }
     log::warn("event=firewall_skipped reason=\"no working backend (iptables-legacy, iptables-nft, nft)\"");
-    return true;
+    return {};
   }
   FirewallConfig fc;
   fc.pool_cidr = pool_cidr(config_.pool);
@@ -107,15 +105,13 @@ bool Daemon::setup_firewall(std::string& error) {
   firewall_.set_state_file(config_.runtime_dir + "/ip_forward.saved");
   auto plan = build_plan(backend, fc);
   if (!plan) {
-    error = config_.path + ": firewall: " + plan.error();
-    return false;
+    return unexpected(SetupError{SetupPart::kFirewall, 0, config_.path + ": firewall: " + plan.error()});
   }
   if (auto ok = firewall_.install(*plan, config_.firewall.ip_forward); !ok) {
-    error = "firewall (" + std::string(to_string(backend)) + "): " + ok.error();
-    return false;
+    return unexpected(SetupError{SetupPart::kFirewall, 0, "firewall (" + std::string(to_string(backend)) + "): " + ok.error()});
   }
   log::debug("event=firewall_plan pool=" + fc.pool_cidr);  // FirewallManager logs the install itself
-  return true;
+  return {};
 }
 
 void Daemon::watch_children() {
@@ -186,16 +182,15 @@ void Daemon::reload() {
 }
 
 int Daemon::run() {
-  std::string err;
   auto bind = asio::ip::udp::endpoint(asio::ip::make_address(config_.listen_address), config_.port);
-  if (!driver_.open(bind, err)) {
-    log::error(err);
+  if (auto ok = driver_.open(bind); !ok) {
+    log::error(ok.error().message);
     return 1;
   }
   // SIGCHLD is watched before any pppd can exist.
   watch_children();
-  if (!setup_sessions(err)) {
-    log::error(err);
+  if (auto ok = setup_sessions(); !ok) {
+    log::error(ok.error().message);
     return 1;
   }
   if (config_.ipsec.required) {
@@ -207,8 +202,8 @@ int Daemon::run() {
   } else {
     log::warn("event=ipsec_disabled note=\"ipsec.required = false: L2TP is accepted from any peer, unencrypted\"");
   }
-  if (!setup_firewall(err)) {
-    log::error(err);
+  if (auto ok = setup_firewall(); !ok) {
+    log::error(ok.error().message);
     if (ipsec_) ipsec_->stop();
     return 1;
   }
@@ -223,16 +218,16 @@ int Daemon::run() {
     http_.route("/metrics", [this] {
       return HttpResponse{200, "text/plain; version=0.0.4", to_metrics(snapshot())};
     });
-    if (!http_.start(err)) {
-      log::error(err);
+    if (auto ok = http_.start(); !ok) {
+      log::error(ok.error().message);
       return 1;
     }
   }
   register_control();
   std::error_code fs_ec;
   std::filesystem::create_directories(std::filesystem::path(config_.control_socket).parent_path(), fs_ec);
-  if (!control_.start(err)) {
-    log::error(err);
+  if (auto ok = control_.start(); !ok) {
+    log::error(ok.error().message);
     return 1;
   }
   signals_.async_wait([this](boost::system::error_code ec, int) {

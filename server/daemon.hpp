@@ -34,8 +34,8 @@ class Daemon {
   void on_event(l2tp::Action& action);
   void shutdown();
   void wait_for_quiet(std::chrono::steady_clock::time_point deadline);
-  bool setup_sessions(std::string& error);
-  bool setup_firewall(std::string& error);
+  Status<SetupError> setup_sessions();
+  Status<SetupError> setup_firewall();
   void reload();
   void watch_children();
   void watch_hup();

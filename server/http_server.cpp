@@ -87,19 +87,19 @@ HttpServer::HttpServer(asio::io_context& io, HttpServerConfig config)
 
 void HttpServer::route(const std::string& path, HttpHandler handler) { routes_[path] = std::move(handler); }
 
-bool HttpServer::start(std::string& error) {
+Status<SetupError> HttpServer::start() {
   beast::error_code ec;
   tcp::endpoint ep(asio::ip::make_address(config_.listen_address, ec), config_.port);
   if (!ec) acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    error = "cannot listen on " + config_.listen_address + ":" + std::to_string(config_.port) + ": " + ec.message();
-    return false;
-  }
+  if (ec)
+    return unexpected(SetupError{SetupPart::kStatusServer, ec.value(),
+                                 "cannot listen on " + config_.listen_address + ":" + std::to_string(config_.port) +
+                                     ": " + ec.message()});
   accept();
-  return true;
+  return {};
 }
 
 void HttpServer::stop() {

@@ -6,6 +6,7 @@
 // Thread-safety: runs on the daemon's io_context thread; handlers run there too.
 #pragma once
 
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -13,6 +14,9 @@
 #include <functional>
 #include <map>
 #include <string>
+
+#include "common/result.hpp"
+#include "server/setup_error.hpp"
 
 namespace l2tpvpn {
 
@@ -36,7 +40,7 @@ class HttpServer {
   HttpServer(boost::asio::io_context& io, HttpServerConfig config);
   void route(const std::string& path, HttpHandler handler);
   // Binds and starts accepting. Errors: a message naming the address.
-  bool start(std::string& error);
+  Status<SetupError> start();
   void stop();
   uint16_t port() const;
   uint64_t requests() const { return requests_; }

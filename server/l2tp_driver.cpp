@@ -35,7 +35,7 @@ udp::endpoint to_asio(const l2tp::PeerAddress& peer) {
 L2tpDriver::L2tpDriver(asio::io_context& io, l2tp::Endpoint& endpoint, EventFn on_event)
     : io_(io), endpoint_(endpoint), on_event_(std::move(on_event)), socket_(io), timer_(io) {}
 
-bool L2tpDriver::open(const udp::endpoint& bind, std::string& error) {
+Status<SetupError> L2tpDriver::open(const udp::endpoint& bind) {
   boost::system::error_code ec;
   // Our listener needs SO_REUSEADDR (each kernel tunnel's connected socket binds the same address and port), and
   // Linux then lets any other socket with SO_REUSEADDR bind that port too, silently: an xl2tpd left running takes
@@ -45,21 +45,21 @@ bool L2tpDriver::open(const udp::endpoint& bind, std::string& error) {
     udp::socket probe(io_);
     probe.open(bind.protocol(), ec);
     if (!ec) probe.bind(bind, ec);
-    if (ec == asio::error::address_in_use) {
-      error = "UDP " + bind.address().to_string() + ":" + std::to_string(bind.port()) +
-              " is already in use by another program (another L2TP server, such as xl2tpd?): stop it first";
-      return false;
-    }
+    if (ec == asio::error::address_in_use)
+      return unexpected(SetupError{SetupPart::kL2tpSocket, ec.value(),
+                                   "UDP " + bind.address().to_string() + ":" + std::to_string(bind.port()) +
+                                       " is already in use by another program (another L2TP server, such as "
+                                       "xl2tpd?): stop it first"});
     ec.clear();
   }
   socket_.open(bind.protocol(), ec);
   if (!ec) socket_.set_option(udp::socket::reuse_address(true), ec);
   if (!ec) socket_.bind(bind, ec);
-  if (ec) {
-    error = "cannot bind UDP " + bind.address().to_string() + ":" + std::to_string(bind.port()) + ": " + ec.message();
-    return false;
-  }
-  return true;
+  if (ec)
+    return unexpected(SetupError{SetupPart::kL2tpSocket, ec.value(),
+                                 "cannot bind UDP " + bind.address().to_string() + ":" +
+                                     std::to_string(bind.port()) + ": " + ec.message()});
+  return {};
 }
 
 void L2tpDriver::start() {
@@ -76,18 +76,15 @@ void L2tpDriver::stop() {
   timer_.cancel();
 }
 
-bool L2tpDriver::attach_tunnel_socket(uint16_t tunnel_id, int fd, std::string& error) {
+Status<SetupError> L2tpDriver::attach_tunnel_socket(uint16_t tunnel_id, int fd) {
   auto ts = std::make_shared<TunnelSocket>(io_);
   boost::system::error_code ec;
   ts->socket.assign(socket_.local_endpoint().protocol(), fd, ec);
-  if (ec) {
-    error = "cannot adopt tunnel socket: " + ec.message();
-    return false;
-  }
+  if (ec) return unexpected(SetupError{SetupPart::kTunnelSocket, ec.value(), "cannot adopt tunnel socket: " + ec.message()});
   detach_tunnel_socket(tunnel_id);
   tunnel_sockets_[tunnel_id] = ts;
   receive_tunnel(tunnel_id, ts);
-  return true;
+  return {};
 }
 
 void L2tpDriver::detach_tunnel_socket(uint16_t tunnel_id) {

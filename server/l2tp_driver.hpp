@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 
+#include "common/result.hpp"
+#include "server/setup_error.hpp"
 #include "server/l2tp/endpoint.hpp"
 
 namespace l2tpvpn {
@@ -30,7 +32,7 @@ class L2tpDriver {
 
   // Binds the UDP socket. Errors: a message naming the address: the port held by another program (checked first,
   // as our SO_REUSEADDR would otherwise share it silently), or the bind error.
-  bool open(const boost::asio::ip::udp::endpoint& bind, std::string& error);
+  Status<SetupError> open(const boost::asio::ip::udp::endpoint& bind);
   void start();
   // Call after driving the endpoint directly (open_tunnel, close_session, ...): runs its actions in order until
   // the endpoint has none left, then re-arms the timer. Called from inside a handler it only asks for one more
@@ -40,7 +42,7 @@ class L2tpDriver {
   // Kernel data path: a tunnel gets its own UDP socket connected to the peer (the PPPoL2TP tunnel socket is
   // attached to it). From then on its control packets arrive on, and are sent from, that socket. The driver takes
   // ownership of `fd`. Errors: false with a message.
-  bool attach_tunnel_socket(uint16_t tunnel_id, int fd, std::string& error);
+  Status<SetupError> attach_tunnel_socket(uint16_t tunnel_id, int fd);
   void detach_tunnel_socket(uint16_t tunnel_id);
   boost::asio::ip::udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
   uint64_t send_errors() const { return send_errors_; }

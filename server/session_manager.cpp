@@ -175,8 +175,8 @@ void SessionManager::execute(const vpn::Action& action) {
             int dup = fcntl(h->udp_fd, F_DUPFD_CLOEXEC, 3);
             if (dup < 0)
               err = std::string("dup: ") + std::strerror(errno);
-            else
-              (void)driver_.attach_tunnel_socket(a.tunnel_id, dup, err);  // owns `dup`, closes it on error
+            else if (auto ok = driver_.attach_tunnel_socket(a.tunnel_id, dup); !ok)
+              err = ok.error().message;
             if (!err.empty()) (void)kernel_->destroy_tunnel(a.tunnel_id);
           } else if (!h) {
             err = h.error().to_string();

@@ -109,11 +109,10 @@ int main(int argc, char** argv) {
     }
   });
   driver_ptr = &driver;
-  std::string err;
-  if (!driver.open(asio::ip::udp::endpoint(asio::ip::make_address(vm["bind"].as<std::string>()),
-                                           static_cast<uint16_t>(vm["bind-port"].as<int>())),
-                   err)) {
-    std::cerr << err << std::endl;
+  if (auto ok = driver.open(asio::ip::udp::endpoint(asio::ip::make_address(vm["bind"].as<std::string>()),
+                                                     static_cast<uint16_t>(vm["bind-port"].as<int>())));
+      !ok) {
+    std::cerr << ok.error().message << std::endl;
     return 1;
   }
   asio::ip::udp::endpoint peer(asio::ip::make_address(vm["peer"].as<std::string>()),

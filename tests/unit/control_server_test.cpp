@@ -30,8 +30,8 @@ TEST(ControlServer, SocketIsRootOnlyAndRoundTrips) {
   boost::asio::io_context io;
   ControlServer s(io, path);
   s.handle("ping", [](const json&) { return json{{"pong", true}}; });
-  std::string err;
-  ASSERT_TRUE(s.start(err)) << err;
+  auto started = s.start();
+  ASSERT_TRUE(started) << (started ? "" : started.error().message);
   struct stat st {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);

@@ -24,8 +24,8 @@ struct Fixture {
   }()) {
     server.route("/healthz", [] { return HttpResponse{200, "text/plain", "ok\n"}; });
     server.route("/status", [] { return HttpResponse{200, "application/json", "{\"a\":1}"}; });
-    std::string err;
-    EXPECT_TRUE(server.start(err)) << err;
+    auto started = server.start();
+    EXPECT_TRUE(started) << (started ? "" : started.error().message);
     thread = std::thread([this] { io.run(); });
   }
   ~Fixture() {

@@ -41,19 +41,22 @@ struct DriverFixture : ::testing::Test {
 
 TEST_F(DriverFixture, RefusesAPortAnotherProgramHolds) {
   auto other = holder(false);
-  std::string error;
-  EXPECT_FALSE(driver->open(other.local_endpoint(), error));
+  auto r = driver->open(other.local_endpoint());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().part, SetupPart::kL2tpSocket);
+  EXPECT_EQ(r.error().error, EADDRINUSE);
+  const std::string& error = r.error().message;
   EXPECT_NE(error.find("already in use by another program"), std::string::npos) << error;
   EXPECT_NE(error.find(std::to_string(other.local_endpoint().port())), std::string::npos) << error;
 }
 
 TEST_F(DriverFixture, RefusesItEvenWhenTheOtherSetSoReuseaddrLikeWeDo) {
   auto other = holder(true);  // xl2tpd's listener, for one
-  std::string error;
-  EXPECT_FALSE(driver->open(other.local_endpoint(), error));
-  EXPECT_NE(error.find("already in use"), std::string::npos) << error;
+  auto r = driver->open(other.local_endpoint());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("already in use"), std::string::npos) << r.error().message;
   // ... and on the wildcard address as well.
-  EXPECT_FALSE(driver->open(udp::endpoint(udp::v4(), other.local_endpoint().port()), error));
+  EXPECT_FALSE(driver->open(udp::endpoint(udp::v4(), other.local_endpoint().port())));
 }
 
 TEST_F(DriverFixture, AFreePortIsTakenAndSharedOnlyByOurOwnReuseSockets) {
@@ -62,8 +65,8 @@ TEST_F(DriverFixture, AFreePortIsTakenAndSharedOnlyByOurOwnReuseSockets) {
     auto probe = holder(false);
     ep = probe.local_endpoint();
   }
-  std::string error;
-  ASSERT_TRUE(driver->open(ep, error)) << error;
+  auto r = driver->open(ep);
+  ASSERT_TRUE(r) << r.error().message;
   // A kernel tunnel's socket (SO_REUSEADDR, same port) can still join, as the data path needs.
   udp::socket tunnel(io);
   tunnel.open(udp::v4());

@@ -115,10 +115,9 @@ class SessionManagerTest : public ::testing::Test {
     lac_cfg.channel.initial_timeout = l2tp::Duration(200);
     lac_ = std::make_unique<l2tp::Endpoint>(lac_cfg, rnd_);
     lac_driver_ = std::make_unique<L2tpDriver>(io_, *lac_, [this](l2tp::Action& a) { lac_actions_.push_back(a); });
-    std::string err;
     auto lo = asio::ip::make_address("127.0.0.1");
-    ASSERT_TRUE(lns_driver_->open(asio::ip::udp::endpoint(lo, 0), err)) << err;
-    ASSERT_TRUE(lac_driver_->open(asio::ip::udp::endpoint(lo, 0), err)) << err;
+    ASSERT_TRUE(lns_driver_->open(asio::ip::udp::endpoint(lo, 0)));
+    ASSERT_TRUE(lac_driver_->open(asio::ip::udp::endpoint(lo, 0)));
     lns_driver_->start();
     lac_driver_->start();
     sigchld_.async_wait([this](auto ec, int) { on_sigchld(ec); });

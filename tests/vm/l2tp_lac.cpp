@@ -81,8 +81,7 @@ int main(int argc, char** argv) {
         return;
       }
       tunnel = *h;
-      std::string err;
-      drv->attach_tunnel_socket(t->tunnel_id, fcntl(h->udp_fd, F_DUPFD_CLOEXEC, 3), err);
+      (void)drv->attach_tunnel_socket(t->tunnel_id, fcntl(h->udp_fd, F_DUPFD_CLOEXEC, 3));
       std::cout << "LAC tunnel_up local=" << t->tunnel_id << " remote=" << t->peer_tunnel_id << std::endl;
       for (int i = 0; i < want; ++i) {
         auto sid = endpoint.open_call(l2tp::Clock::now(), t->tunnel_id, l2tp::CallDirection::kIncoming);
@@ -125,9 +124,8 @@ int main(int argc, char** argv) {
     }
   });
   drv = &driver;
-  std::string err;
-  if (!driver.open(asio::ip::udp::endpoint(bind_ip, port), err)) {
-    std::cerr << "l2tp_lac: " << err << std::endl;
+  if (auto ok = driver.open(asio::ip::udp::endpoint(bind_ip, port)); !ok) {
+    std::cerr << "l2tp_lac: " << ok.error().message << std::endl;
     return 1;
   }
   endpoint.open_tunnel(l2tp::Clock::now(), to_peer(asio::ip::udp::endpoint(peer_ip, port)));

@@ -89,8 +89,8 @@ TEST_F(CtlTest, ThroughTheRealControlSocket) {
     seen.push_back(r);
     return json{{"ok", true}, {"sessions", 1}};
   });
-  std::string err;
-  ASSERT_TRUE(server.start(err)) << err;
+  auto started = server.start();
+  ASSERT_TRUE(started) << (started ? "" : started.error().message);
   std::thread t([&] { io.run(); });
 
   std::ostringstream out, errs;
