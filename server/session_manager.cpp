@@ -6,14 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-#include <ctime>
 #include <algorithm>
-#include <filesystem>
+#include <cstring>
 #include <fstream>
-#include <thread>
 
-#include "common/display.hpp"
 #include "common/os/proc.hpp"
 #include "common/os/stop.hpp"
 #include "common/unique_fd.hpp"
