@@ -67,6 +67,7 @@ Status<SetupError> Daemon::setup_sessions() {
     return unexpected(SetupError{SetupPart::kSessions, 0, m.error()});
   }
   sessions_ = std::move(m).value();
+  sessions_->set_l2tp_sink([this](const vpn::Action& a) { run_l2tp(a); });
   log::info("event=sessions_ready data_path=" + std::string(sessions_->data_path_name()) +
             " users=" + std::to_string(users->size()) + " pool=" + config_.pool.range);
   return {};
@@ -294,18 +295,26 @@ void Daemon::on_sa_view() {
 }
 
 void Daemon::run_coupling() {
-  bool kick = false;
   for (auto& a : coupling_.take_actions()) {
     if (auto* l = std::get_if<vpn::Log>(&a)) {
       log::write(l->level, l->text);
     } else if (auto* c = std::get_if<vpn::CloseTunnel>(&a)) {
-      endpoint_.close_tunnel(l2tp::Clock::now(), c->tunnel_id, c->result);
-      kick = true;
+      run_l2tp(*c);
     } else if (auto* t = std::get_if<vpn::TerminateIke>(&a)) {
       if (ipsec_) ipsec_->terminate_ike(t->ike_id);
     }
   }
-  if (kick) driver_.kick();
+}
+
+void Daemon::run_l2tp(const vpn::Action& action) {
+  const auto now = l2tp::Clock::now();
+  if (auto* s = std::get_if<vpn::CloseSession>(&action))
+    endpoint_.close_session(now, s->tunnel_id, s->session_id, s->result, s->cause);
+  else if (auto* t = std::get_if<vpn::CloseTunnel>(&action))
+    endpoint_.close_tunnel(now, t->tunnel_id, t->result);
+  else
+    return;
+  driver_.kick();  // inside the driver's own loop this only asks it for another round
 }
 
 StatusSnapshot Daemon::snapshot() const {
@@ -368,14 +377,13 @@ void Daemon::register_control() {
       return json{{"ok", false}, {"error", "\"tunnel\" (number) required"}};
     auto tid = r["tunnel"].get<uint16_t>();
     if (!endpoint_.tunnel(tid)) return json{{"ok", false}, {"error", "no such tunnel"}};
-    auto now = l2tp::Clock::now();
     if (r.contains("session") && r["session"].is_number_unsigned())
-      endpoint_.close_session(now, tid, r["session"].get<uint16_t>(),
-                              l2tp::ResultCode{l2tp::result::kCdnAdministrative, std::nullopt, "disconnected by admin"});
+      run_l2tp(vpn::CloseSession{
+          tid, r["session"].get<uint16_t>(),
+          l2tp::ResultCode{l2tp::result::kCdnAdministrative, std::nullopt, "disconnected by admin"}, std::nullopt});
     else
-      endpoint_.close_tunnel(now, tid, l2tp::ResultCode{l2tp::result::kStopGeneralRequest, std::nullopt,
-                                                       "disconnected by admin"});
-    driver_.kick();
+      run_l2tp(vpn::CloseTunnel{
+          tid, l2tp::ResultCode{l2tp::result::kStopGeneralRequest, std::nullopt, "disconnected by admin"}});
     return json{{"ok", true}};
   });
 }

@@ -47,6 +47,8 @@ class Daemon {
   std::vector<vpn::TunnelRef> tunnel_refs() const;
   void on_sa_view();
   void run_coupling();
+  // The one place, besides the driver, that drives the endpoint for the cores: CDN and StopCCN, then a kick.
+  void run_l2tp(const vpn::Action& action);
 
   DaemonConfig config_;
   boost::asio::io_context io_;

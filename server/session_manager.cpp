@@ -118,7 +118,7 @@ void SessionManager::run() {
       // CDN/StopCCN were queued in the endpoint: let the driver send them. Their SessionDown/TunnelDown come
       // back through handle(), whose run() returns at once; this loop takes the core's new actions.
       endpoint_touched = false;
-      driver_.kick();
+      if (!l2tp_sink_) driver_.kick();  // (with a sink its owner has run the driver)
       continue;
     }
     for (const auto& a : actions) {
@@ -152,10 +152,15 @@ void SessionManager::execute(const vpn::Action& action) {
         using T = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<T, vpn::Log>) {
           log::write(a.level, a.text);
-        } else if constexpr (std::is_same_v<T, vpn::CloseSession>) {
-          if (!stopping_) endpoint_.close_session(now, a.tunnel_id, a.session_id, a.result, a.cause);
-        } else if constexpr (std::is_same_v<T, vpn::CloseTunnel>) {
-          if (!stopping_) endpoint_.close_tunnel(now, a.tunnel_id, a.result);
+        } else if constexpr (std::is_same_v<T, vpn::CloseSession> || std::is_same_v<T, vpn::CloseTunnel>) {
+          if (stopping_) return;
+          if (l2tp_sink_) {
+            l2tp_sink_(action);
+          } else if constexpr (std::is_same_v<T, vpn::CloseSession>) {
+            endpoint_.close_session(now, a.tunnel_id, a.session_id, a.result, a.cause);
+          } else {
+            endpoint_.close_tunnel(now, a.tunnel_id, a.result);
+          }
         } else if constexpr (std::is_same_v<T, vpn::CreateKernelTunnel>) {
           kernel::TunnelSpec spec;
           std::copy_n(a.peer.ip.begin(), 4, spec.peer.ip.begin());

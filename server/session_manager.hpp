@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <deque>
 #include <map>
 #include <memory>
@@ -122,6 +123,10 @@ class SessionManager {
   // Shutdown backstop: SIGKILL every pppd still running, reap it and release everything.
   void kill_all();
 
+  // Where the core's CloseSession and CloseTunnel go: the daemon's driver, which alone drives the endpoint.
+  // Without a sink (tests of this adapter alone) they are sent through the endpoint here.
+  void set_l2tp_sink(std::function<void(const vpn::Action&)> sink) { l2tp_sink_ = std::move(sink); }
+
  private:
   struct PtyLink;
   struct SessionIo;
@@ -149,6 +154,7 @@ class SessionManager {
   std::map<uint64_t, std::unique_ptr<SessionIo>> io_by_serial_;
   std::map<std::pair<uint16_t, uint16_t>, uint64_t> pty_by_l2tp_;  // pty sessions' L2TP IDs -> serial (data)
   boost::asio::steady_timer timer_;
+  std::function<void(const vpn::Action&)> l2tp_sink_;
   bool running_ = false;
   bool stopping_ = false;  // kill_all: L2TP actions are no longer sent (the daemon is going)
 };

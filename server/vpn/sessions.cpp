@@ -459,6 +459,33 @@ void Sessions::release_all() {
   }
 }
 
+PeerUsage Sessions::usage_of(const l2tp::PeerAddress& peer) const {
+  PeerUsage u;
+  for (const auto& [serial, s] : sessions_) {
+    if (!(s.peer == peer)) continue;
+    ++u.sessions;
+    if (!s.user) ++u.unauthenticated;
+  }
+  return u;
+}
+
+PeerUsage Sessions::usage_of_host(const l2tp::PeerAddress& peer) const {
+  PeerUsage u;
+  for (const auto& [serial, s] : sessions_) {
+    if (!s.peer.same_host(peer)) continue;
+    ++u.sessions;
+    if (!s.user) ++u.unauthenticated;
+  }
+  return u;
+}
+
+size_t Sessions::unauthenticated() const {
+  size_t n = 0;
+  for (const auto& [serial, s] : sessions_)
+    if (!s.user) ++n;
+  return n;
+}
+
 std::vector<int> Sessions::running_pids() const {
   std::vector<int> out;
   for (const auto& [pid, serial] : by_pid_) out.push_back(pid);

@@ -108,6 +108,14 @@ struct Log {
 using Action = std::variant<CreateKernelTunnel, DestroyKernelTunnel, CreateKernelSession, DestroyKernelSession,
                             OpenPty, SpawnPppd, SignalPppd, ReleaseSession, CloseSession, CloseTunnel, Log>;
 
+// What one peer holds, for per-peer limits: its sessions, and those not authenticated yet (pppd starting or
+// still negotiating: each holds a pool address and a pppd).
+struct PeerUsage {
+  size_t sessions = 0;
+  size_t unauthenticated = 0;
+  bool operator==(const PeerUsage&) const = default;
+};
+
 class Sessions {
  public:
   // Errors: the pool configuration (config validation already checked it).
@@ -151,6 +159,11 @@ class Sessions {
   PppCounters& counters() { return counters_; }  // the adapter adds its pty counters
   const ppp::IpPool& pool() const { return pool_; }
   bool has_kernel_tunnel(uint16_t tunnel_id) const { return kernel_tunnels_.count(tunnel_id) > 0; }
+  // Sessions of one peer: its address and port (one client, also behind a NAT), or every port of its address.
+  PeerUsage usage_of(const l2tp::PeerAddress& peer) const;
+  PeerUsage usage_of_host(const l2tp::PeerAddress& peer) const;
+  // Sessions not authenticated yet, all peers together.
+  size_t unauthenticated() const;
 
  private:
   struct Session {

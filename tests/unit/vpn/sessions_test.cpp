@@ -464,5 +464,31 @@ TEST(Sessions, ReleaseAllAtShutdownLeavesNothing) {
   EXPECT_EQ(f.core->pool().sessions(), 0u);
 }
 
+// The accounting per-peer limits need: sessions of a client (address and port), of a host (every port: clients
+// behind one NAT), and those not authenticated yet, each and in total.
+TEST(Sessions, PerPeerAccounting) {
+  const l2tp::PeerAddress nat_a = l2tp::PeerAddress::v4(0xc0000214, 40001);
+  const l2tp::PeerAddress nat_b = l2tp::PeerAddress::v4(0xc0000214, 40002);
+  Fixture f;
+  f.config.pool.range = "10.99.0.10-10.99.0.30";
+  f.build();
+  f.tunnel_up(7, nat_a);
+  f.tunnel_up(8, nat_b);
+  auto [a1, pa1] = f.start(7, 70, nat_a);
+  f.start(7, 71, nat_a);
+  f.start(8, 80, nat_b);
+  f.report(a1, ppp::AuthEvent{"alice"});
+  EXPECT_EQ(f.core->usage_of(nat_a), (PeerUsage{2, 1}));
+  EXPECT_EQ(f.core->usage_of(nat_b), (PeerUsage{1, 1}));
+  EXPECT_EQ(f.core->usage_of_host(nat_a), (PeerUsage{3, 2}));
+  EXPECT_EQ(f.core->usage_of(kWin), (PeerUsage{0, 0}));
+  EXPECT_EQ(f.core->unauthenticated(), 2u);
+  // A session counts until its pppd has gone.
+  f.session_down(7, 70);
+  EXPECT_EQ(f.core->usage_of(nat_a).sessions, 2u);
+  f.core->pppd_exited(f.now, pa1, f.exit_code(5));
+  EXPECT_EQ(f.core->usage_of(nat_a), (PeerUsage{1, 1}));
+}
+
 }  // namespace
 }  // namespace l2tpvpn::vpn
