@@ -6,7 +6,8 @@
 //   OpenPty                                    the pty pair of the userspace data path, framed with ppp/hdlc
 //   SpawnPppd / SignalPppd                     pppd through a PppdRunner, with the data path and a report socketpair
 //   ReleaseSession                             the session's report socket and pty closed
-//   CloseSession / CloseTunnel                 CDN / StopCCN through the endpoint
+//   CloseSession / CloseTunnel                 CDN / StopCCN: handed to the daemon's sink (set_l2tp_sink), which
+//                                              drives the endpoint; here only without one (tests)
 //   Log                                        one log line
 // Each step's outcome goes back to the core at once (data_path_ready, pppd_spawned, ...); the core's actions are
 // run in order by one loop, never re-entrantly.
