@@ -64,7 +64,7 @@ Status<SetupError> Daemon::setup_sessions() {
   sc.local = kernel::Ipv4Endpoint::from_host_order(bound.address().to_v4().to_uint(), bound.port());
   auto m = SessionManager::create(io_, endpoint_, driver_, plane, runner_, sc, *users);
   if (!m) {
-    return unexpected(SetupError{SetupPart::kSessions, 0, m.error()});
+    return unexpected(m.error());
   }
   sessions_ = std::move(m).value();
   sessions_->set_l2tp_sink([this](const vpn::Action& a) { run_l2tp(a); });
@@ -109,7 +109,7 @@ Status<SetupError> Daemon::setup_firewall() {
     return unexpected(SetupError{SetupPart::kFirewall, 0, config_.path + ": firewall: " + plan.error()});
   }
   if (auto ok = firewall_.install(*plan, config_.firewall.ip_forward); !ok) {
-    return unexpected(SetupError{SetupPart::kFirewall, 0, "firewall (" + std::string(to_string(backend)) + "): " + ok.error()});
+    return unexpected(SetupError{SetupPart::kFirewall, 0, "firewall (" + std::string(to_string(backend)) + "): " + ok.error().message});
   }
   log::debug("event=firewall_plan pool=" + fc.pool_cidr);  // FirewallManager logs the install itself
   return {};
@@ -158,7 +158,7 @@ void Daemon::reload() {
   bool ipsec_kept = false;
   if (ipsec_) {
     if (auto ok = ipsec_->reload_profile(); !ok) {
-      log::error("event=reload_failed error=\"" + ok.error() + "\" note=\"kept the loaded IPsec profile\"");
+      log::error("event=reload_failed error=\"" + ok.error().message + "\" note=\"kept the loaded IPsec profile\"");
       config_.ipsec = old_ipsec;
       ipsec_kept = true;
     }
@@ -169,7 +169,7 @@ void Daemon::reload() {
     return;
   }
   if (auto r = sessions_->reload_users(*users); !r) {
-    log::error("event=reload_failed error=\"" + r.error() + "\"");
+    log::error("event=reload_failed error=\"address pool: " + r.error().to_string() + "\"");
     return;
   }
   std::string dns;
@@ -197,7 +197,7 @@ int Daemon::run() {
   if (config_.ipsec.required) {
     ipsec_ = std::make_unique<IpsecSupervisor>(io_, config_, [this] { on_sa_view(); });
     if (auto ok = ipsec_->start(); !ok) {
-      log::error(ok.error());
+      log::error(ok.error().message);
       return 1;
     }
   } else {
@@ -362,7 +362,8 @@ void Daemon::register_control() {
   control_.handle("users-reload", [this](const json&) {
     auto users = ppp::UserStore::load_or_empty(config_.users_file);
     if (!users) return json{{"ok", false}, {"error", users.error().to_string()}};
-    if (auto r = sessions_->reload_users(*users); !r) return json{{"ok", false}, {"error", r.error()}};
+    if (auto r = sessions_->reload_users(*users); !r)
+      return json{{"ok", false}, {"error", "address pool: " + r.error().to_string()}};
     log::info("event=reloaded users=" + std::to_string(users->size()) + " via=control");
     return json{{"ok", true}, {"users", users->size()}};
   });

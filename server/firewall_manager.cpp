@@ -36,12 +36,12 @@ FirewallBackend detect_firewall_backend() {
   return FirewallBackend::kNone;
 }
 
-Status<std::string> FirewallManager::run_tables(const FirewallPlan& plan, bool install_side) {
+Status<SetupError> FirewallManager::run_tables(const FirewallPlan& plan, bool install_side) {
   const auto& parts = install_side ? plan.install : plan.remove;
   if (plan.backend == FirewallBackend::kNft) {
     for (const auto& [table, text] : parts) {
       auto r = os::run_process({"nft", "-f", "-"}, text);
-      if (r.exit_code != 0) return unexpected("nft -f: " + r.output);
+      if (r.exit_code != 0) return unexpected(SetupError{SetupPart::kFirewall, 0, "nft -f: " + r.output});
     }
     return {};
   }
@@ -57,7 +57,7 @@ Status<std::string> FirewallManager::run_tables(const FirewallPlan& plan, bool i
   }
   for (const auto& [table, text] : parts) {
     auto r = os::run_process({restore_tool(plan.backend), "-w", "--noflush"}, text);
-    if (r.exit_code != 0 && install_side) return unexpected(restore_tool(plan.backend) + " (" + table + "): " + r.output);
+    if (r.exit_code != 0 && install_side) return unexpected(SetupError{SetupPart::kFirewall, 0, restore_tool(plan.backend) + " (" + table + "): " + r.output});
   }
   if (install_side) {
     for (const auto& [table, args] : plan.hooks) {
@@ -69,13 +69,13 @@ Status<std::string> FirewallManager::run_tables(const FirewallPlan& plan, bool i
       argv.push_back("1");
       argv.insert(argv.end(), args.begin() + 1, args.end());
       auto r = os::run_process(argv);
-      if (r.exit_code != 0) return unexpected(ipt + " -I " + args[0] + ": " + r.output);
+      if (r.exit_code != 0) return unexpected(SetupError{SetupPart::kFirewall, 0, ipt + " -I " + args[0] + ": " + r.output});
     }
   }
   return {};
 }
 
-Status<std::string> FirewallManager::install(const FirewallPlan& plan, bool enable_forwarding) {
+Status<SetupError> FirewallManager::install(const FirewallPlan& plan, bool enable_forwarding) {
   if (plan.backend == FirewallBackend::kNone) return {};
   (void)run_tables(plan, false);  // leftovers from a previous run
   if (auto s = run_tables(plan, true); !s) {

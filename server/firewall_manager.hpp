@@ -10,6 +10,7 @@
 
 #include "common/result.hpp"
 #include "server/firewall.hpp"
+#include "server/setup_error.hpp"
 
 namespace l2tpvpn {
 
@@ -19,7 +20,7 @@ FirewallBackend detect_firewall_backend();
 class FirewallManager {
  public:
   // Installs the plan (first removing any leftover of ours, e.g. after a crash). Errors: the tool's output.
-  Status<std::string> install(const FirewallPlan& plan, bool enable_forwarding);
+  Status<SetupError> install(const FirewallPlan& plan, bool enable_forwarding);
   // Removes what install() added. Safe to call twice, and on a plan that was never installed.
   void remove();
   bool installed() const { return plan_.has_value(); }
@@ -28,7 +29,7 @@ class FirewallManager {
   void set_state_file(std::string path) { state_file_ = std::move(path); }
 
  private:
-  Status<std::string> run_tables(const FirewallPlan& plan, bool install_side);
+  Status<SetupError> run_tables(const FirewallPlan& plan, bool install_side);
   std::optional<FirewallPlan> plan_;
   std::optional<std::string> saved_forwarding_;
   std::string state_file_;

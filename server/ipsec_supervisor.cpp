@@ -104,10 +104,10 @@ const char* IpsecSupervisor::mode_name() const {
   return "none";
 }
 
-Status<std::string> IpsecSupervisor::start() {
+Status<SetupError> IpsecSupervisor::start() {
   if (!config_.ipsec.required) return {};
   auto profile = profile_from_config(config_);
-  if (!profile) return unexpected(profile.error());
+  if (!profile) return unexpected(SetupError{SetupPart::kIpsec, 0, profile.error()});
   profile_ = *profile;
 
   std::string socket;
@@ -141,7 +141,7 @@ Status<std::string> IpsecSupervisor::start() {
       ::unlink(o.pid_file.c_str());
       started = charon_->start();
     }
-    if (!started) return unexpected("embedded charon: " + started.error().to_string());
+    if (!started) return unexpected(SetupError{SetupPart::kIpsec, 0, "embedded charon: " + started.error().to_string()});
     backoff_.on_started(std::chrono::steady_clock::now());
     socket = ic.embedded_vici_socket;
     log::info("event=charon_started mode=embedded pid=" + std::to_string(charon_->pid()) +
@@ -153,7 +153,7 @@ Status<std::string> IpsecSupervisor::start() {
   client_ = std::make_unique<vici::Client>(co);
   link_ = std::make_unique<ipsec::CharonLink>(client_->session(), registry_);
   if (auto added = link_->add_profile(profile_); !added)
-    return unexpected("ipsec profile: " + ipsec::to_string(added.error()));
+    return unexpected(SetupError{SetupPart::kIpsec, 0, "ipsec profile: " + ipsec::to_string(added.error())});
   client_->set_on_connected([this] {
     log::info("event=vici_connected socket=" + config_socket());
     link_->on_connected();
@@ -243,12 +243,12 @@ void IpsecSupervisor::after_activity() {
   if (on_sa_view_) on_sa_view_();
 }
 
-Status<std::string> IpsecSupervisor::reload_profile() {
+Status<SetupError> IpsecSupervisor::reload_profile() {
   if (!link_) return {};
   auto profile = profile_from_config(config_);
-  if (!profile) return unexpected(profile.error());
+  if (!profile) return unexpected(SetupError{SetupPart::kIpsec, 0, profile.error()});
   if (auto added = link_->add_profile(*profile); !added)
-    return unexpected("ipsec profile: " + ipsec::to_string(added.error()));
+    return unexpected(SetupError{SetupPart::kIpsec, 0, "ipsec profile: " + ipsec::to_string(added.error())});
   profile_ = *profile;
   log::info(std::string("event=ipsec_profile_reloaded legacy=") + (config_.ipsec.legacy ? "yes" : "no"));
   arm();

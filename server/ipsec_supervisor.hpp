@@ -37,6 +37,7 @@
 #include "ipsec/vici_client.hpp"
 #include "server/config.hpp"
 #include "server/l2tp/endpoint.hpp"
+#include "server/setup_error.hpp"
 #include "server/status.hpp"
 
 namespace l2tpvpn {
@@ -57,13 +58,13 @@ class IpsecSupervisor {
 
   // Decides system/embedded charon, starts the embedded one if needed, connects. Errors: a message for the log
   // (bad profile, system charon required but absent, embedded charon cannot start).
-  Status<std::string> start();
+  Status<SetupError> start();
   // Unload (system charon) or stop (embedded). Blocking for at most a few seconds (embedded charon's exit).
   void stop();
 
   // SIGHUP: rebuilds the profile from the (updated) configuration and loads it into charon (load-conn and
   // load-shared replace ours; established SAs stay). Errors: the profile's (nothing is changed then).
-  Status<std::string> reload_profile();
+  Status<SetupError> reload_profile();
 
   bool admits(const l2tp::PeerAddress& peer) const;
   // The SA a tunnel/session from `peer` runs in (best match), if any.

@@ -68,12 +68,12 @@ std::optional<uint64_t> read_counter(const std::string& ifname, const char* name
 
 // ---- construction ----
 
-Result<std::unique_ptr<SessionManager>, std::string> SessionManager::create(
+Result<std::unique_ptr<SessionManager>, SetupError> SessionManager::create(
     asio::io_context& io, l2tp::Endpoint& endpoint, L2tpDriver& driver, kernel::DataPlane* kernel,
     PppdRunner& runner, SessionManagerConfig config, const ppp::UserStore& users) {
   auto core = vpn::Sessions::create(
       vpn::SessionsConfig{config.ppp, config.pool, config.users_file, kernel != nullptr}, users);
-  if (!core) return unexpected(core.error());
+  if (!core) return unexpected(SetupError{SetupPart::kSessions, 0, "address pool: " + core.error().to_string()});
   return std::unique_ptr<SessionManager>(
       new SessionManager(io, endpoint, driver, kernel, runner, config.local, std::move(core).value()));
 }
@@ -398,7 +398,7 @@ size_t SessionManager::kill_stale_pppd(std::chrono::milliseconds grace) {
 
 // ---- users and status ----
 
-Status<std::string> SessionManager::reload_users(const ppp::UserStore& users) {
+Status<ppp::IpPoolError> SessionManager::reload_users(const ppp::UserStore& users) {
   auto r = core_.reload_users(users);
   run();  // its log lines
   return r;

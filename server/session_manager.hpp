@@ -44,6 +44,7 @@
 #include "server/kernel/data_plane.hpp"
 #include "server/l2tp/endpoint.hpp"
 #include "server/l2tp_driver.hpp"
+#include "server/setup_error.hpp"
 #include "server/status.hpp"
 #include "server/vpn/sessions.hpp"
 
@@ -84,7 +85,7 @@ class SessionManager {
  public:
   // `kernel`: the kernel data plane, or nullptr for the userspace (pty) data path. `users`: the user store as
   // loaded at start (reservations). Errors: the pool configuration (which config validation already checked).
-  static Result<std::unique_ptr<SessionManager>, std::string> create(boost::asio::io_context& io,
+  static Result<std::unique_ptr<SessionManager>, SetupError> create(boost::asio::io_context& io,
                                                                      l2tp::Endpoint& endpoint, L2tpDriver& driver,
                                                                      kernel::DataPlane* kernel, PppdRunner& runner,
                                                                      SessionManagerConfig config,
@@ -99,7 +100,7 @@ class SessionManager {
   // New user store: rebuilds the pool's reservations (live sessions keep their addresses). pppd's plugin reads
   // the users file itself at each authentication, so passwords apply to the next login without anything here.
   // Errors: the new pool configuration.
-  Status<std::string> reload_users(const ppp::UserStore& users);
+  Status<ppp::IpPoolError> reload_users(const ppp::UserStore& users);
   // New [ppp] settings (SIGHUP): they apply to sessions started from now on; running pppds keep theirs.
   void update_ppp(const PppSection& ppp, const std::string& users_file) { core_.update_ppp(ppp, users_file); }
   // CDN to every session authenticated as `user`; returns how many.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 
 namespace l2tpvpn {
@@ -17,6 +18,7 @@ enum class SetupPart : uint8_t {
   kControlServer, // l2tpvpnctl's unix socket
   kSessions,      // the PPP side: data path, users file, address pool
   kFirewall,      // the firewall rules
+  kIpsec,         // charon (system or embedded) and our IKE profile
 };
 
 struct SetupError {
@@ -25,5 +27,7 @@ struct SetupError {
   std::string message;  // for the log
   const std::string& to_string() const { return message; }
 };
+
+inline std::ostream& operator<<(std::ostream& out, const SetupError& e) { return out << e.message; }
 
 }  // namespace l2tpvpn

@@ -37,10 +37,10 @@ std::string utc(std::chrono::system_clock::time_point t) {
 
 }  // namespace
 
-Result<Sessions, std::string> Sessions::create(SessionsConfig config, const ppp::UserStore& users) {
+Result<Sessions, ppp::IpPoolError> Sessions::create(SessionsConfig config, const ppp::UserStore& users) {
   auto pool = ppp::IpPool::create(
       ppp::IpPoolConfig{config.pool.range, config.pool.server_address, config.pool.exclude, users.reservations()});
-  if (!pool) return unexpected("address pool: " + pool.error().to_string());
+  if (!pool) return unexpected(pool.error());
   return Sessions(std::move(config), std::move(pool).value());
 }
 
@@ -397,10 +397,10 @@ size_t Sessions::disconnect_user(TimePoint, const std::string& user) {
   return n;
 }
 
-Status<std::string> Sessions::reload_users(const ppp::UserStore& users) {
+Status<ppp::IpPoolError> Sessions::reload_users(const ppp::UserStore& users) {
   auto pool = ppp::IpPool::create(ppp::IpPoolConfig{config_.pool.range, config_.pool.server_address,
                                                     config_.pool.exclude, users.reservations()});
-  if (!pool) return unexpected("address pool: " + pool.error().to_string());
+  if (!pool) return unexpected(pool.error());
   for (const auto& [serial, s] : sessions_) {
     if (auto held = pool_.address_of(s.key)) {
       if (auto r = pool->adopt(s.key, *held); !r)

@@ -119,7 +119,7 @@ struct PeerUsage {
 class Sessions {
  public:
   // Errors: the pool configuration (config validation already checked it).
-  static Result<Sessions, std::string> create(SessionsConfig config, const ppp::UserStore& users);
+  static Result<Sessions, ppp::IpPoolError> create(SessionsConfig config, const ppp::UserStore& users);
 
   // ---- events ----
   // TunnelUp, TunnelDown, SessionUp and SessionDown; other L2TP actions are ignored.
@@ -140,7 +140,7 @@ class Sessions {
   // CDN to every open session authenticated as `user`; returns how many.
   size_t disconnect_user(TimePoint now, const std::string& user);
   // New user store: the pool's reservations are rebuilt, live sessions keep their addresses.
-  Status<std::string> reload_users(const ppp::UserStore& users);
+  Status<ppp::IpPoolError> reload_users(const ppp::UserStore& users);
   // New [ppp] settings: they apply to sessions started from now on.
   void update_ppp(const PppSection& ppp, const std::string& users_file);
 

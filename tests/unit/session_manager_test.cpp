@@ -140,7 +140,7 @@ class SessionManagerTest : public ::testing::Test {
     ASSERT_TRUE(users) << users.error().to_string();
     users_ = *users;
     auto m = SessionManager::create(io_, *lns_, *lns_driver_, kernel_mode ? &plane_ : nullptr, runner_, c, users_);
-    ASSERT_TRUE(m) << m.error();
+    ASSERT_TRUE(m) << m.error().message;
     manager_ = std::move(m).value();
   }
 

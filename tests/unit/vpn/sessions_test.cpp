@@ -60,7 +60,7 @@ struct Fixture {
   }
   Sessions& build() {
     auto c = Sessions::create(config, users);
-    EXPECT_TRUE(c) << c.error();
+    EXPECT_TRUE(c) << c.error().to_string();
     core.emplace(std::move(c).value());
     return *core;
   }
