@@ -106,7 +106,7 @@ Status<SetupError> Daemon::setup_firewall() {
   firewall_.set_state_file(config_.runtime_dir + "/ip_forward.saved");
   auto plan = build_plan(backend, fc);
   if (!plan) {
-    return unexpected(SetupError{SetupPart::kFirewall, 0, config_.path + ": firewall: " + plan.error()});
+    return unexpected(SetupError{SetupPart::kFirewall, 0, config_.path + ": firewall: " + plan.error().message});
   }
   if (auto ok = firewall_.install(*plan, config_.firewall.ip_forward); !ok) {
     return unexpected(SetupError{SetupPart::kFirewall, 0, "firewall (" + std::string(to_string(backend)) + "): " + ok.error().message});

@@ -138,11 +138,12 @@ bool parse_firewall_backend(std::string_view name, FirewallBackend& out) {
   return false;
 }
 
-Result<FirewallPlan, std::string> build_plan(FirewallBackend backend, const FirewallConfig& c) {
-  if (!valid_cidr(c.pool_cidr)) return unexpected("not an IPv4 CIDR: '" + c.pool_cidr + "'");
+Result<FirewallPlan, FirewallPlanError> build_plan(FirewallBackend backend, const FirewallConfig& c) {
+  if (!valid_cidr(c.pool_cidr))
+    return unexpected(FirewallPlanError{"pool_cidr", "not an IPv4 CIDR: '" + c.pool_cidr + "'"});
   if (!c.wan_interface.empty() && !valid_ifname(c.wan_interface))
-    return unexpected("not an interface name: '" + c.wan_interface + "'");
-  if (c.l2tp_port == 0) return unexpected(std::string("L2TP port 0"));
+    return unexpected(FirewallPlanError{"wan_interface", "not an interface name: '" + c.wan_interface + "'"});
+  if (c.l2tp_port == 0) return unexpected(FirewallPlanError{"l2tp_port", "L2TP port 0"});
   FirewallPlan p;
   p.backend = backend;
   switch (backend) {

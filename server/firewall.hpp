@@ -47,7 +47,14 @@ struct FirewallPlan {
   std::vector<std::pair<std::string, std::vector<std::string>>> hooks;
 };
 
-// Validates the config (CIDR, interface name) and builds the plan. Errors: a message naming the bad value.
-Result<FirewallPlan, std::string> build_plan(FirewallBackend backend, const FirewallConfig& config);
+// A FirewallConfig value the plan cannot use: which field, and a message naming the bad value.
+struct FirewallPlanError {
+  std::string field;  // "pool_cidr", "wan_interface", "l2tp_port"
+  std::string message;
+  std::string to_string() const { return field + ": " + message; }
+};
+
+// Validates the config (CIDR, interface name) and builds the plan.
+Result<FirewallPlan, FirewallPlanError> build_plan(FirewallBackend backend, const FirewallConfig& config);
 
 }  // namespace l2tpvpn

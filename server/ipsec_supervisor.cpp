@@ -60,30 +60,30 @@ bool system_strongswan_running(const std::string& runtime_dir) {
 
 }  // namespace
 
-Result<ipsec::ProfileConfig, std::string> profile_from_config(const DaemonConfig& config) {
+Result<ipsec::ProfileConfig, SetupError> profile_from_config(const DaemonConfig& config) {
   ipsec::ProfileConfig p;
   p.psk = config.ipsec.psk;
   if (p.psk.empty()) {
     const std::string& path = config.ipsec.psk_file;
-    if (path.empty()) return unexpected(config.path + ": ipsec.psk: no pre-shared key (ipsec.psk or ipsec.psk_file)");
+    if (path.empty()) return unexpected(SetupError{SetupPart::kIpsec, 0, config.path + ": ipsec.psk: no pre-shared key (ipsec.psk or ipsec.psk_file)"});
     // os::read_private_file refuses a file group or others can access, or that someone else owns (a secret).
     auto text = os::read_private_file(path);
     if (!text) {
       if (text.error().operation == "permissions")
-        return unexpected(path + ": ipsec.psk_file must not be accessible by group or others (chmod 600): " +
-                          text.error().to_string());
-      return unexpected(path + ": cannot read the pre-shared key (ipsec.psk_file): " + text.error().to_string());
+        return unexpected(SetupError{SetupPart::kIpsec, 0, path + ": ipsec.psk_file must not be accessible by group or others (chmod 600): " +
+                          text.error().to_string()});
+      return unexpected(SetupError{SetupPart::kIpsec, 0, path + ": cannot read the pre-shared key (ipsec.psk_file): " + text.error().to_string()});
     }
     // The whole file, trailing CR/LF removed (what l2tpvpnctl client-setup prints from it too).
     p.psk = *text;
     while (!p.psk.empty() && (p.psk.back() == '\r' || p.psk.back() == '\n')) p.psk.pop_back();
-    if (p.psk.empty()) return unexpected(path + ": ipsec.psk_file is empty");
+    if (p.psk.empty()) return unexpected(SetupError{SetupPart::kIpsec, 0, path + ": ipsec.psk_file is empty"});
   }
   p.crypto = config.ipsec.legacy ? ipsec::CryptoSet::kLegacy : ipsec::CryptoSet::kDefault;
   p.ike_proposals = config.ipsec.ike_proposals;
   p.esp_proposals = config.ipsec.esp_proposals;
   if (config.listen_address != "0.0.0.0") p.local_addrs = {config.listen_address};
-  if (auto ok = ipsec::validate(p); !ok) return unexpected(config.path + ": ipsec: " + ipsec::to_string(ok.error()));
+  if (auto ok = ipsec::validate(p); !ok) return unexpected(SetupError{SetupPart::kIpsec, 0, config.path + ": ipsec: " + ipsec::to_string(ok.error())});
   return p;
 }
 
@@ -107,7 +107,7 @@ const char* IpsecSupervisor::mode_name() const {
 Status<SetupError> IpsecSupervisor::start() {
   if (!config_.ipsec.required) return {};
   auto profile = profile_from_config(config_);
-  if (!profile) return unexpected(SetupError{SetupPart::kIpsec, 0, profile.error()});
+  if (!profile) return unexpected(profile.error());
   profile_ = *profile;
 
   std::string socket;
@@ -246,7 +246,7 @@ void IpsecSupervisor::after_activity() {
 Status<SetupError> IpsecSupervisor::reload_profile() {
   if (!link_) return {};
   auto profile = profile_from_config(config_);
-  if (!profile) return unexpected(SetupError{SetupPart::kIpsec, 0, profile.error()});
+  if (!profile) return unexpected(profile.error());
   if (auto added = link_->add_profile(*profile); !added)
     return unexpected(SetupError{SetupPart::kIpsec, 0, "ipsec profile: " + ipsec::to_string(added.error())});
   profile_ = *profile;

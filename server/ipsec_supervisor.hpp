@@ -45,7 +45,7 @@ namespace l2tpvpn {
 // The profile l2tpvpn loads for the built-in OS clients, from the configuration. The PSK comes from ipsec.psk,
 // else from ipsec.psk_file, which must be a regular file not readable by group or others. Errors name the key
 // or the file.
-Result<ipsec::ProfileConfig, std::string> profile_from_config(const DaemonConfig& config);
+Result<ipsec::ProfileConfig, SetupError> profile_from_config(const DaemonConfig& config);
 
 // The "ipsec" object of one session in the status JSON (docs/status.md).
 SessionIpsecView session_ipsec_view(const ipsec::SaInfo& sa);

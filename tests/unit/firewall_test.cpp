@@ -69,7 +69,8 @@ TEST(Firewall, RejectsBadValues) {
   c.wan_interface = "eth0; rm -rf /";
   auto p = build_plan(FirewallBackend::kIptablesLegacy, c);
   ASSERT_FALSE(p);
-  EXPECT_NE(p.error().find("eth0; rm"), std::string::npos);
+  EXPECT_EQ(p.error().field, "wan_interface");
+  EXPECT_NE(p.error().message.find("eth0; rm"), std::string::npos);
 }
 
 TEST(Firewall, BackendNames) {
