@@ -8,8 +8,10 @@ void Coupling::sas_changed(bool enforce, const std::vector<TunnelRef>& tunnels, 
     if (!t.live || sa_of(t.peer)) continue;
     actions_.push_back(Log{log::Level::kInfo, "event=tunnel_without_sa tunnel=" + std::to_string(t.id) +
                                                    " action=stopccn"});
-    actions_.emplace_back(std::in_place_type<CloseTunnel>, t.id,
-                          l2tp::ResultCode{l2tp::result::kStopGeneralRequest, std::nullopt, "IPsec SA ended"});
+    CloseTunnel close;
+    close.tunnel_id = t.id;
+    close.result = l2tp::ResultCode{l2tp::result::kStopGeneralRequest, std::nullopt, "IPsec SA ended"};
+    actions_.emplace_back(std::in_place_type<CloseTunnel>, std::move(close));
     ++tunnels_closed_for_sa_;
   }
 }
@@ -23,7 +25,10 @@ void Coupling::tunnel_closed(bool can_terminate, const l2tp::PeerAddress& peer,
   if (!ike) return;
   actions_.push_back(Log{log::Level::kInfo, "event=ike_terminate ike_id=" + std::to_string(*ike) + " peer=" +
                                                  peer.to_string() + " reason=\"last L2TP tunnel closed\""});
-  actions_.emplace_back(std::in_place_type<TerminateIke>, *ike, peer);
+  TerminateIke terminate;
+  terminate.ike_id = *ike;
+  terminate.peer = peer;
+  actions_.emplace_back(std::in_place_type<TerminateIke>, std::move(terminate));
   ++ike_terminated_;
 }
 
