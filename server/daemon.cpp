@@ -282,8 +282,7 @@ void Daemon::wait_for_quiet(std::chrono::steady_clock::time_point deadline) {
 std::vector<vpn::TunnelRef> Daemon::tunnel_refs() const {
   std::vector<vpn::TunnelRef> out;
   for (const l2tp::Tunnel* t : endpoint_.tunnels())
-    out.push_back(vpn::TunnelRef{t->id(), t->peer(),
-                                 t->state() != l2tp::TunnelState::kClosing && t->state() != l2tp::TunnelState::kDead});
+    out.push_back(vpn::TunnelRef{t->id(), t->peer(), t->live()});
   return out;
 }
 

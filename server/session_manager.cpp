@@ -189,11 +189,7 @@ void SessionManager::execute(const vpn::Action& action) {
           driver_.detach_tunnel_socket(a.tunnel_id);
           if (tunnels_.erase(a.tunnel_id) && kernel_) (void)kernel_->destroy_tunnel(a.tunnel_id);
         } else if constexpr (std::is_same_v<T, vpn::CreateKernelSession>) {
-          auto& io = io_by_serial_[a.serial];
-          if (!io) io = std::make_unique<SessionIo>(io_);
-          io->serial = a.serial;
-          io->tunnel_id = a.tunnel_id;
-          io->session_id = a.session_id;
+          SessionIo* io = io_for(a.serial, a.tunnel_id, a.session_id);
           auto t = tunnels_.find(a.tunnel_id);
           if (t == tunnels_.end() || !kernel_) return core_.data_path_failed(now, a.serial, "no kernel tunnel");
           kernel::SessionOptions so;
@@ -208,17 +204,12 @@ void SessionManager::execute(const vpn::Action& action) {
         } else if constexpr (std::is_same_v<T, vpn::OpenPty>) {
           auto pty = ppp::open_pty_pair();
           if (!pty) return core_.data_path_failed(now, a.serial, pty.error().to_string());
-          auto& io = io_by_serial_[a.serial];
-          if (!io) io = std::make_unique<SessionIo>(io_);
-          io->serial = a.serial;
-          io->tunnel_id = a.tunnel_id;
-          io->session_id = a.session_id;
+          SessionIo* io = io_for(a.serial, a.tunnel_id, a.session_id);
           io->pty = std::make_unique<PtyLink>(io_);
           io->pty->master.assign(pty->master.release());
           core_.data_path_ready(now, a.serial, pty->slave_path);
         } else if constexpr (std::is_same_v<T, vpn::SpawnPppd>) {
-          auto& io = io_by_serial_[a.serial];
-          if (!io) io = std::make_unique<SessionIo>(io_);
+          SessionIo* io = io_by_serial_.at(a.serial).get();  // made with its data path
           int sv[2];
           if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
             return core_.pppd_spawn_failed(now, a.serial, std::string("socketpair: ") + std::strerror(errno));
@@ -230,7 +221,11 @@ void SessionManager::execute(const vpn::Action& action) {
           io->report.assign(asio::local::stream_protocol(), ours.release(), ec);
           core_.pppd_spawned(now, a.serial, *pid);
           read_reports(a.serial);
-          if (io->pty) read_pty(a.serial);
+          if (io->pty) {
+            // Frames from the peer now have a pppd to go to (until the session's SessionDown).
+            pty_by_l2tp_[{io->tunnel_id, io->session_id}] = a.serial;
+            read_pty(a.serial);
+          }
         } else if constexpr (std::is_same_v<T, vpn::SignalPppd>) {
           runner_.signal(a.pid, a.signal);
         } else if constexpr (std::is_same_v<T, vpn::ReleaseSession>) {
@@ -244,6 +239,15 @@ void SessionManager::execute(const vpn::Action& action) {
         }
       },
       action);
+}
+
+SessionManager::SessionIo* SessionManager::io_for(uint64_t serial, uint16_t tunnel_id, uint16_t session_id) {
+  auto& io = io_by_serial_[serial];
+  if (!io) io = std::make_unique<SessionIo>(io_);
+  io->serial = serial;
+  io->tunnel_id = tunnel_id;
+  io->session_id = session_id;
+  return io.get();
 }
 
 // ---- userspace data path ----
@@ -292,9 +296,7 @@ void SessionManager::write_pty(SessionIo& s) {
 void SessionManager::read_pty(uint64_t serial) {
   auto it = io_by_serial_.find(serial);
   if (it == io_by_serial_.end() || !it->second->pty) return;
-  SessionIo& s = *it->second;
-  if (s.l2tp_open) pty_by_l2tp_[{s.tunnel_id, s.session_id}] = serial;
-  PtyLink& p = *s.pty;
+  PtyLink& p = *it->second->pty;
   p.master.async_read_some(asio::buffer(p.rbuf), [this, serial](boost::system::error_code ec, size_t n) {
     auto it2 = io_by_serial_.find(serial);
     if (it2 == io_by_serial_.end() || !it2->second->pty) return;

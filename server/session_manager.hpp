@@ -139,6 +139,8 @@ class SessionManager {
   // picks up what the nested event queued).
   void run();
   void execute(const vpn::Action& action);
+  // The I/O state of a session, made when its data path is.
+  SessionIo* io_for(uint64_t serial, uint16_t tunnel_id, uint16_t session_id);
   void arm_timer();
   void on_session_data(const l2tp::SessionData& a);
   void read_reports(uint64_t serial);

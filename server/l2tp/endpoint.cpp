@@ -64,14 +64,14 @@ std::vector<const Tunnel*> Endpoint::tunnels() const {
 size_t Endpoint::live_tunnel_count() const {
   size_t n = 0;
   for (const auto& [id, t] : tunnels_)
-    if (t->state() != TunnelState::kClosing && t->state() != TunnelState::kDead) ++n;
+    if (t->live()) ++n;
   return n;
 }
 
 size_t Endpoint::tunnels_to(const PeerAddress& peer) const {
   size_t n = 0;
   for (const auto& [id, t] : tunnels_)
-    if (t->peer().same_host(peer) && t->state() != TunnelState::kClosing && t->state() != TunnelState::kDead) ++n;
+    if (t->peer().same_host(peer) && t->live()) ++n;
   return n;
 }
 

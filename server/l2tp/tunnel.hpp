@@ -102,6 +102,8 @@ class Tunnel {
   uint16_t peer_id() const { return peer_id_; }
   const PeerAddress& peer() const { return peer_; }
   TunnelState state() const { return state_; }
+  // Not closing or dead: the tunnel counts toward limits and keeps its peer's IPsec SA in use.
+  bool live() const { return state_ != TunnelState::kClosing && state_ != TunnelState::kDead; }
   const std::string& peer_host_name() const { return peer_host_name_; }
   std::optional<uint64_t> tie_breaker() const { return tie_breaker_; }
   std::vector<SessionInfo> sessions() const;
