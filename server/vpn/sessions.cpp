@@ -221,7 +221,7 @@ void Sessions::pppd_spawned(TimePoint now, uint64_t serial, int pid) {
                              " ifname=" + s->ifname + " address=" + ppp::to_string(s->address) +
                              " data_path=" + (s->kernel ? "kernel" : "pty") + " peer=" + s->peer.to_string());
   if (!s->l2tp_open) {  // the call ended while pppd was starting
-    s->kill_at = now + std::chrono::milliseconds(config_.ppp.stop_timeout_ms);
+    set_kill_at(*s, now + std::chrono::milliseconds(config_.ppp.stop_timeout_ms));
     actions_.push_back(SignalPppd{serial, pid, SIGHUP});
   }
 }
@@ -253,28 +253,31 @@ void Sessions::on_session_down(TimePoint now, const l2tp::SessionDown& a) {
     // The L2TP session is gone: SIGHUP, which our plugin (l2tpvpn_sighup_is_hangup) turns into a hang-up; SIGKILL
     // only if pppd still runs after the stop timeout.
     actions_.push_back(SignalPppd{serial, s.pid, SIGHUP});
-    s.kill_at = now + std::chrono::milliseconds(config_.ppp.stop_timeout_ms);
+    set_kill_at(s, now + std::chrono::milliseconds(config_.ppp.stop_timeout_ms));
   } else if (!s.spawning) {
     finish(serial);  // its data path or pppd is still being made: finished when that step reports
   }
 }
 
+void Sessions::set_kill_at(Session& s, std::optional<TimePoint> at) {
+  if (s.kill_at) kill_deadlines_.erase({*s.kill_at, s.serial});
+  s.kill_at = at;
+  if (at) kill_deadlines_.insert({*at, s.serial});
+}
+
 void Sessions::on_timer(TimePoint now) {
-  for (auto& [serial, s] : sessions_) {
-    if (!s.kill_at || *s.kill_at > now) continue;
-    s.kill_at.reset();
-    if (s.pid == 0) continue;
+  while (!kill_deadlines_.empty() && kill_deadlines_.begin()->first <= now) {
+    Session& s = sessions_.at(kill_deadlines_.begin()->second);
+    set_kill_at(s, std::nullopt);
     ++counters_.pppd_killed;
     log(log::Level::kWarn, "event=pppd_kill pid=" + std::to_string(s.pid) + " reason=\"stop timeout\"");
-    actions_.push_back(SignalPppd{serial, s.pid, SIGKILL});
+    actions_.push_back(SignalPppd{s.serial, s.pid, SIGKILL});
   }
 }
 
 std::optional<TimePoint> Sessions::next_deadline() const {
-  std::optional<TimePoint> best;
-  for (const auto& [serial, s] : sessions_)
-    if (s.kill_at && s.pid != 0 && (!best || *s.kill_at < *best)) best = s.kill_at;
-  return best;
+  if (kill_deadlines_.empty()) return std::nullopt;
+  return kill_deadlines_.begin()->first;
 }
 
 // ---- plugin reports ----
@@ -343,7 +346,7 @@ void Sessions::pppd_exited(TimePoint, int pid, const ppp::PppdTermination& t) {
   Session& s = *sp;
   ++counters_.pppd_exits;
   s.pid = 0;
-  s.kill_at.reset();
+  set_kill_at(s, std::nullopt);
   ppp::ExitContext ctx;
   ctx.last_phase = s.last_phase;
   ctx.auth_protocol = (config_.ppp.pap && !config_.ppp.mschap_v2 && !config_.ppp.mschap && !config_.ppp.chap)
@@ -375,6 +378,7 @@ void Sessions::finish(uint64_t serial) {
   if (s->kernel_session) actions_.push_back(DestroyKernelSession{s->tunnel_id, s->session_id});
   if (s->l2tp_open) by_l2tp_.erase({s->tunnel_id, s->session_id});
   if (s->pid != 0) by_pid_.erase(s->pid);
+  set_kill_at(*s, std::nullopt);
   pool_.release(s->key);
   units_.erase(s->unit);
   actions_.push_back(ReleaseSession{serial});

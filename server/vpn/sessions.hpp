@@ -186,7 +186,7 @@ class Sessions {
     bool ip_up = false;
     std::optional<ppp::StatsEvent> final_stats;
     TimePoint since{};
-    std::optional<TimePoint> kill_at;  // SIGKILL then, if pppd still runs
+    std::optional<TimePoint> kill_at;  // SIGKILL then, if pppd still runs (set only while it runs)
   };
   Sessions(SessionsConfig config, ppp::IpPool pool);
 
@@ -197,6 +197,8 @@ class Sessions {
   void spawn(Session& s);
   void refuse(Session& s, const std::string& why);  // undo what the session holds, CDN, forget it
   void finish(uint64_t serial);                    // pppd gone and L2TP session closed: release everything
+  // Sets or clears a session's SIGKILL deadline, kept in kill_deadlines_ as well.
+  void set_kill_at(Session& s, std::optional<TimePoint> at);
   Session* find(uint64_t serial);
   uint32_t allocate_unit();
   void log(log::Level level, std::string text) { actions_.push_back(Log{level, std::move(text)}); }
@@ -208,6 +210,9 @@ class Sessions {
   std::map<std::pair<uint16_t, uint16_t>, uint64_t> by_l2tp_;  // open L2TP sessions -> serial
   std::map<int, uint64_t> by_pid_;                              // running pppd -> serial
   std::set<uint32_t> units_;                                    // ppp-l2tp<unit> in use
+  // Every session's SIGKILL deadline, earliest first: the timer and next_deadline() never scan the table, which the
+  // adapter consults after every event.
+  std::set<std::pair<TimePoint, uint64_t>> kill_deadlines_;
   uint64_t next_serial_ = 1;
   PppCounters counters_;
   std::vector<Action> actions_;
