@@ -25,7 +25,13 @@ int run_status(CommandContext& ctx, const std::vector<std::string>& args) {
   auto resp = ctx.call(json{{"cmd", "status"}});
   if (!resp) return kExitFailed;
   resp->erase("ok");
-  ctx.out() << (p->has("json") ? resp->dump(2) + "\n" : render_status(*resp));
+  if (p->has("json")) {
+    ctx.out() << resp->dump(2) << "\n";
+    return kExitOk;
+  }
+  auto status = status_from_json(*resp);
+  ctx.out() << render_status(status.value);
+  ctx.err() << render_unread(status.unread);
   return kExitOk;
 }
 
@@ -35,7 +41,13 @@ int run_sessions(CommandContext& ctx, const std::vector<std::string>& args) {
   auto resp = ctx.call(json{{"cmd", "sessions"}});
   if (!resp) return kExitFailed;
   json list = resp->value("sessions", json::array());
-  ctx.out() << (p->has("json") ? json{{"sessions", list}}.dump(2) + "\n" : render_sessions(list));
+  if (p->has("json")) {
+    ctx.out() << json{{"sessions", list}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  auto sessions = sessions_from_json(list);
+  ctx.out() << render_sessions(sessions.value);
+  ctx.err() << render_unread(sessions.unread);
   return kExitOk;
 }
 

@@ -1,7 +1,9 @@
 // The daemon's state as one typed value (StatusSnapshot), and its renderings (pure): the JSON of /status and of
 // l2tpvpnctl's `status` control request, exactly as docs/status.schema.json says (fields are only ever added),
 // and the Prometheus text of /metrics. Each part of the daemon fills its own view (l2tp_view from the endpoint,
-// IpsecSupervisor::view, SessionManager::session_views); nothing reads a document back by key.
+// IpsecSupervisor::view, SessionManager::session_views). The reader (status_from_json) takes a document back
+// into the same types for l2tpvpnctl's tables; writer and reader share one list of each view's fields, so a key
+// is spelt in one place.
 //
 // Peer-chosen strings (the tunnel's Host Name, the authenticated user name) are kept as the bytes the peer sent;
 // the renderers escape them (common/display.hpp), so no renderer sees invalid UTF-8 raw.
@@ -15,6 +17,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ppp/hdlc.hpp"
@@ -124,6 +128,9 @@ struct StatusSnapshot {
   std::vector<SessionView> sessions;
 };
 
+// The PPP counters by the names the document gives them, in its order.
+std::vector<std::pair<std::string_view, uint64_t>> named_counters(const PppCounters& c);
+
 // The endpoint's tunnels, sessions, drops and counters.
 L2tpView l2tp_view(const l2tp::Endpoint& endpoint);
 
@@ -131,6 +138,20 @@ L2tpView l2tp_view(const l2tp::Endpoint& endpoint);
 nlohmann::json to_json(const StatusSnapshot& s);
 nlohmann::json to_json(const L2tpView& v);
 nlohmann::json to_json(const SessionView& v);
+
+// A status document read back into typed values (l2tpvpnctl's tables). Each field of the right type is taken. A
+// field of the wrong type, or a state name this version does not know, keeps its default and is listed in
+// `unread` by its path ("l2tp.tunnels[0].state"), so that the reader can say what it could not show. Keys it
+// does not know (a newer daemon's additions) are ignored; a missing key or null keeps the default. The strings
+// to_json escaped come back as the peer's bytes. Never throws.
+template <class T>
+struct Read {
+  T value;
+  std::vector<std::string> unread;
+};
+Read<StatusSnapshot> status_from_json(const nlohmann::json& j);
+// The array the `sessions` control request answers with.
+Read<std::vector<SessionView>> sessions_from_json(const nlohmann::json& j);
 
 // /metrics: Prometheus text exposition format (version 0.0.4).
 std::string to_metrics(const StatusSnapshot& s);

@@ -1,4 +1,4 @@
-// server/status: the /status and /metrics views of the L2TP endpoint. A LAC and an LNS endpoint exchange
+// server/status: the /status and /metrics views of the L2TP endpoint, and the reader l2tpvpnctl uses. A LAC and an LNS endpoint exchange
 // datagrams in memory (virtual time) so the LNS holds a real tunnel to render.
 #include "server/status.hpp"
 
@@ -144,6 +144,95 @@ TEST(Status, MetricsComeFromTheSameSnapshot) {
   EXPECT_NE(m.find("l2tpvpn_ipsec_sas 1\n"), std::string::npos);
   EXPECT_NE(m.find("l2tpvpn_charon_link_ready 1\n"), std::string::npos);
   EXPECT_NE(m.find("l2tpvpn_tunnels{state=\"established\"} 1\n"), std::string::npos);
+}
+
+// The reader: what to_json wrote comes back as the same typed values (the peer's bytes included), so rendering
+// it again gives the same document.
+TEST(StatusRead, TheWritersDocumentReadsBackWhole) {
+  StatusSnapshot s = full_snapshot();
+  s.l2tp.drops["odd\x01reason"] = 5;
+  s.ipsec->tunnels_closed_for_sa = 6;
+  s.ipsec->ike_terminated = 7;
+  s.ppp->counters.hdlc.aborted = 8;
+  const auto j = to_json(s);
+  auto read = status_from_json(j);
+  EXPECT_TRUE(read.unread.empty()) << read.unread.front();
+  EXPECT_EQ(to_json(read.value), j);
+  EXPECT_EQ(read.value.l2tp.tunnels.at(0).peer_host_name, "WIN\xff\n");
+  EXPECT_EQ(read.value.sessions.at(0).user, std::string("eve\xff\n\"}"));
+  EXPECT_EQ(read.value.l2tp.drops.count("odd\x01reason"), 1u);
+  EXPECT_EQ(read.value.sessions.at(1).state, SessionPhase::kClosing);
+  EXPECT_EQ(read.value.l2tp.tunnels.at(0).state, l2tp::TunnelState::kEstablished);
+
+  auto sessions = sessions_from_json(j["sessions"]);
+  EXPECT_TRUE(sessions.unread.empty());
+  ASSERT_EQ(sessions.value.size(), 2u);
+  EXPECT_EQ(to_json(sessions.value[1]), j["sessions"][1]);
+}
+
+TEST(StatusRead, WithoutIpsecOrPppReadsBackWithoutPpp) {
+  auto read = status_from_json(to_json(StatusSnapshot{}));
+  EXPECT_TRUE(read.unread.empty());
+  EXPECT_FALSE(read.value.ppp);
+  ASSERT_TRUE(read.value.ipsec);
+  EXPECT_EQ(read.value.ipsec->charon, "none");
+  EXPECT_FALSE(read.value.ipsec->required);
+}
+
+TEST(StatusRead, UnknownKeysAreIgnoredAndMissingOnesKeepDefaults) {
+  auto j = to_json(full_snapshot());
+  j["future_part"] = {{"x", 1}};
+  j["sessions"][0]["future_field"] = "y";
+  j["sessions"][0].erase("address");
+  auto read = status_from_json(j);
+  EXPECT_TRUE(read.unread.empty());
+  EXPECT_EQ(read.value.sessions.at(0).address, "");
+  EXPECT_EQ(read.value.sessions.at(0).pppd_pid, 1234);
+}
+
+TEST(StatusRead, WrongTypesAndUnknownStatesAreNamedByPath) {
+  auto j = nlohmann::json::parse(R"({
+    "server": 5,
+    "l2tp": {"tunnels": [5, {"id": 70000, "state": "dancing", "sessions": 7, "peer_host_name": "ok"}],
+             "drops": {"no_sa": "many", "bad_header": 2}},
+    "ipsec": {"required": "yes", "charon_pid": -1, "sas": [{"remote_port": -4}]},
+    "ppp": {"pool": [], "counters": {"pppd_exits": 1.5}},
+    "sessions": [1, {"tunnel": 3, "state": "up", "user": 9}]
+  })");
+  auto read = status_from_json(j);
+  const std::vector<std::string> want = {
+      "server",
+      "l2tp.tunnels[0]",
+      "l2tp.tunnels[1].id",
+      "l2tp.tunnels[1].state",
+      "l2tp.tunnels[1].sessions",
+      "l2tp.drops.no_sa",
+      "ipsec.required",
+      "ipsec.sas[0].remote_port",
+      "ppp.pool",
+      "ppp.counters.pppd_exits",
+      "sessions[0]",
+      "sessions[1].user",
+  };
+  EXPECT_EQ(read.unread, want);
+  // What could be read, was.
+  EXPECT_EQ(read.value.l2tp.tunnels.at(0).peer_host_name, "ok");
+  EXPECT_EQ(read.value.l2tp.drops.at("bad_header"), 2u);
+  EXPECT_EQ(read.value.ipsec->charon_pid, -1);
+  EXPECT_EQ(read.value.sessions.at(0).tunnel, 3);
+  EXPECT_EQ(read.value.sessions.at(0).state, SessionPhase::kUp);
+}
+
+TEST(StatusRead, AnythingAtAllNeverThrows) {
+  for (const char* g : {R"([])", R"(null)", R"("x")", R"({"l2tp": []})", R"({"sessions": {}})",
+                        R"({"l2tp": {"tunnels": [{"control": 1, "sessions": [[]]}]}})",
+                        R"({"ipsec": {"sas": {}}, "ppp": 3})"}) {
+    auto doc = nlohmann::json::parse(g);
+    EXPECT_NO_THROW((void)status_from_json(doc)) << g;
+    EXPECT_FALSE(status_from_json(doc).unread.empty()) << g;
+    EXPECT_NO_THROW((void)sessions_from_json(doc)) << g;
+  }
+  EXPECT_EQ(sessions_from_json(nlohmann::json::object()).unread, std::vector<std::string>{"sessions"});
 }
 
 }  // namespace

@@ -31,9 +31,9 @@ TEST_F(CtlTest, StatusRendersTablesIncludingSessions) {
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out,
             "l2tpvpnd 0.1.0, up 1h02m, L2TP on 0.0.0.0:1701\n"
-            "IPsec: charon embedded (pid 812), VICI link ready, required for L2TP, future.x=1, 1 SA(s)\n"
+            "IPsec: charon embedded (pid 812), VICI link ready, required for L2TP, 1 SA(s)\n"
             "PPP: data path kernel, pool 10.99.0.10-10.99.0.250 (1 of 241 in use), pppd running 2, "
-            "auth_failures=1, sessions_started=5\n"
+            "sessions_started=5, auth_failures=1\n"
             "\n"
             "IPSEC SAS (1)\n"
             "REMOTE        PORT  NAT-T  IKE SA   CHILD SA  IKE                                               ESP     "
@@ -51,7 +51,7 @@ TEST_F(CtlTest, StatusRendersTablesIncludingSessions) {
             "17      3        alice  10.99.0.10  198.51.100.9:1701  ppp0   kernel  up              "
             "2024-05-01T10:00:00Z  1.5K  3.0M  esp+nat-t\n"
             "17      4        -      -           -                  -      -       authenticating  -           "
-            "          -     -     -\n"
+            "          0B    0B    -\n"
             "\n"
             "dropped: no_sa=7\n");
   EXPECT_EQ(daemon_.sent(), (std::vector<json>{json{{"cmd", "status"}}}));
@@ -60,6 +60,19 @@ TEST_F(CtlTest, StatusRendersTablesIncludingSessions) {
   json j = json::parse(r.out);
   EXPECT_FALSE(j.contains("ok"));
   EXPECT_EQ(j["sessions"].size(), 2u);
+}
+
+TEST_F(CtlTest, StatusSaysOnStderrWhatItCouldNotRead) {
+  json st = json::parse(kSampleStatus);
+  st["l2tp"]["tunnels"][0]["state"] = "some-future-state";
+  st["ppp"]["pppd_running"] = "two";
+  daemon_.replies["status"] = st;
+  CtlRun r = run({"status"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "TUNNELS (1)"));
+  EXPECT_EQ(r.err,
+            "l2tpvpnctl: not shown, as the daemon sent a value this version cannot read: l2tp.tunnels[0].state, "
+            "ppp.pppd_running (--json shows the whole answer)\n");
 }
 
 TEST_F(CtlTest, SessionsCommand) {

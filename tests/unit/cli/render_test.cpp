@@ -1,4 +1,4 @@
-// cli/render: tables, byte counts, durations, wrapping, and the status/sessions tables from the daemon's JSON.
+// cli/render: tables, byte counts, durations, wrapping, and the status/sessions tables from a typed snapshot.
 #include "cli/render.hpp"
 
 #include <gtest/gtest.h>
@@ -13,22 +13,47 @@ namespace {
 using nlohmann::json;
 using namespace l2tpvpn::cli::testing;
 
-TEST(RenderStatus, StatusOfAnOlderDaemonAndOfGarbage) {
-  // No "sessions" and no "ipsec": the sessions come from the tunnels.
-  json s = json::parse(kSampleStatus);
-  s.erase("sessions");
-  s.erase("ipsec");
-  s.erase("ppp");
+TEST(RenderStatus, WithoutIpsecAndPppAndWithNothingRead) {
+  StatusSnapshot s;
+  s.server.version = "1.0";
   std::string text = render_status(s);
   EXPECT_FALSE(contains(text, "IPsec"));
-  EXPECT_TRUE(contains(text, "SESSIONS (1)"));
-  EXPECT_TRUE(contains(text, "17      3        -"));
-  // Wrong types everywhere never throw.
-  for (const char* g : {R"({})", R"([])", R"({"server":5,"l2tp":{"tunnels":{"a":1}},"sessions":[1,"x",{}]})",
-                        R"({"ipsec":[1],"l2tp":{"tunnels":[5,{"sessions":7}],"drops":[]}})"}) {
-    EXPECT_NO_THROW(render_status(json::parse(g))) << g;
-  }
-  EXPECT_EQ(render_sessions(json::array()), "no sessions\n");
+  EXPECT_FALSE(contains(text, "PPP"));
+  EXPECT_EQ(text,
+            "l2tpvpnd 1.0, up 0s, L2TP on -\n"
+            "\n"
+            "TUNNELS (0)\n"
+            "no tunnels\n"
+            "\n"
+            "SESSIONS (0)\n"
+            "no sessions\n");
+  EXPECT_EQ(render_sessions({}), "no sessions\n");
+}
+
+TEST(RenderStatus, PeerBytesAreEscapedInEveryTable) {
+  StatusSnapshot s;
+  TunnelView t;
+  t.id = 9;
+  t.peer_host_name = "\x1b]0;owned\x07\n";
+  s.l2tp.tunnels.push_back(t);
+  s.l2tp.drops["bad\nreason"] = 1;
+  SessionView v;
+  v.user = std::string("ev\xffil\r");
+  s.sessions.push_back(v);
+  std::string text = render_status(s);
+  EXPECT_TRUE(contains(text, "\\x1B]0;owned\\x07\\x0A")) << text;
+  EXPECT_TRUE(contains(text, "ev\\xFFil\\x0D")) << text;
+  EXPECT_TRUE(contains(text, "dropped: bad\\x0Areason=1")) << text;
+  for (char c : text) EXPECT_TRUE(c == '\n' || (c >= 0x20 && c < 0x7f)) << int(c);
+}
+
+TEST(RenderUnread, NamesWhatWasNotShownAndStopsAfterEight) {
+  EXPECT_EQ(render_unread({}), "");
+  EXPECT_EQ(render_unread({"server", "l2tp.tunnels[0].state"}),
+            "l2tpvpnctl: not shown, as the daemon sent a value this version cannot read: server, "
+            "l2tp.tunnels[0].state (--json shows the whole answer)\n");
+  std::vector<std::string> many(11, "x");
+  EXPECT_TRUE(contains(render_unread(many), "x, x and 3 more (--json"));
 }
 
 TEST(Table, AlignsColumnsAndFillsShortRows) {
@@ -57,15 +82,12 @@ TEST(Cells, MissingNullAndEmptyAreDashes) {
 }
 
 TEST(HumanBytes, PowersOf1024) {
-  auto hb = [](json v) { return human_bytes(json{{"b", v}}, "b"); };
-  EXPECT_EQ(hb(0), "0B");
-  EXPECT_EQ(hb(1023), "1023B");
-  EXPECT_EQ(hb(1536), "1.5K");
-  EXPECT_EQ(hb(3145728), "3.0M");
-  EXPECT_EQ(hb(uint64_t{5} << 40), "5.0T");
-  EXPECT_EQ(hb(uint64_t{5} << 50), "5120.0T");
-  EXPECT_EQ(hb("12"), "-");
-  EXPECT_EQ(human_bytes(json::object(), "b"), "-");
+  EXPECT_EQ(human_bytes(0), "0B");
+  EXPECT_EQ(human_bytes(1023), "1023B");
+  EXPECT_EQ(human_bytes(1536), "1.5K");
+  EXPECT_EQ(human_bytes(3145728), "3.0M");
+  EXPECT_EQ(human_bytes(uint64_t{5} << 40), "5.0T");
+  EXPECT_EQ(human_bytes(uint64_t{5} << 50), "5120.0T");
 }
 
 TEST(FormatDuration, EachRange) {
@@ -91,13 +113,13 @@ TEST(Wrap, BreaksAtTheColumnAndKeepsLongWordsWhole) {
 }
 
 TEST(RenderSessions, OneRowPerSession) {
-  json sessions = json::parse(kSampleStatus)["sessions"];
-  std::string text = render_sessions(sessions);
+  auto read = sessions_from_json(json::parse(kSampleStatus)["sessions"]);
+  ASSERT_TRUE(read.unread.empty());
+  std::string text = render_sessions(read.value);
   EXPECT_EQ(text.rfind("TUNNEL  SESSION  USER", 0), 0u);
   EXPECT_NE(text.find("alice  10.99.0.10"), std::string::npos);
   EXPECT_NE(text.find("esp+nat-t"), std::string::npos);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3);
-  EXPECT_EQ(render_sessions(json::object()), "no sessions\n");
 }
 
 }  // namespace

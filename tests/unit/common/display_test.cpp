@@ -38,5 +38,18 @@ TEST(DisplayEscape, EveryByteGivesJsonThatDumps) {
   }
 }
 
+TEST(DisplayUnescape, InvertsEscapeForEveryByte) {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
+  EXPECT_EQ(display_unescape(display_escape(all)), all);
+  EXPECT_EQ(display_unescape(display_escape("\\x41")), "\\x41");  // an escaped backslash stays one
+}
+
+TEST(DisplayUnescape, KeepsWhatIsNotAnEscape) {
+  EXPECT_EQ(display_unescape("plain"), "plain");
+  EXPECT_EQ(display_unescape("\\xZZ \\x4 \\q \\"), "\\xZZ \\x4 \\q \\");
+  EXPECT_EQ(display_unescape("\\x1b"), "\x1b");  // lower-case hex is read too
+}
+
 }  // namespace
 }  // namespace l2tpvpn

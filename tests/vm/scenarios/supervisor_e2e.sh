@@ -137,6 +137,16 @@ fi
 schema_rc=$(qs validate "$SCHEMA")
 cp "$SNAP" "$VM_OUT/status.json" 2>/dev/null  # tests/demo.sh prints it: /status with the four clients connected
 check "1: /status with four sessions is valid against docs/status.schema.json ($schema_rc)" [ "$schema_rc" = valid ]
+# l2tpvpnctl reads the same document back into typed values: four sessions in its tables, nothing unread.
+ns_exec srv "$CTL" -c "$CONF" status >"$VM_OUT/ctl-status.out" 2>"$VM_OUT/ctl-status.err"; ctl_rc=$?
+ns_exec srv "$CTL" -c "$CONF" sessions >"$VM_OUT/ctl-sessions.out" 2>"$VM_OUT/ctl-sessions.err"; ctl_rc2=$?
+ctl_ok() {
+  [ "$ctl_rc" = 0 ] && [ "$ctl_rc2" = 0 ] && [ ! -s "$VM_OUT/ctl-status.err" ] && [ ! -s "$VM_OUT/ctl-sessions.err" ] &&
+    grep -q '^SESSIONS (4)$' "$VM_OUT/ctl-status.out" && grep -q '^TUNNELS (4)$' "$VM_OUT/ctl-status.out" &&
+    [ "$(grep -c ' up  .*esp' "$VM_OUT/ctl-sessions.out")" = 4 ] && grep -q 'esp+nat-t' "$VM_OUT/ctl-sessions.out"
+}
+check "1: l2tpvpnctl status/sessions: 4 tunnels, 4 sessions up with their ESP, nothing it could not read" ctl_ok
+ctl_ok || { cat "$VM_OUT/ctl-status.out" "$VM_OUT/ctl-status.err" "$VM_OUT/ctl-sessions.err"; } | head -40
 for n in $CLIENTS; do
   ip -n $n route add 198.51.100.0/24 dev ppp0 2>/dev/null
   check "1: $n: ping 10.99.0.1 through its session" quiet pingp $n 10.99.0.1 2

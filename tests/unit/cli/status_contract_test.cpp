@@ -1,7 +1,7 @@
-// The contract between the daemon's status document (server/status: to_json of a StatusSnapshot) and the tables
-// l2tpvpnctl prints from it (cli/render). The JSON crosses a process boundary and the CLI stays tolerant of older
-// daemons, so it reads fields by name; this test renders a snapshot with every field set to a distinct value and
-// checks each one reaches the CLI's output. A key renamed on either side shows up here as a "-" cell.
+// The contract between the daemon's status document and l2tpvpnctl's tables, across the process boundary: a
+// snapshot with every field set to a distinct value goes through to_json (the daemon), status_from_json (the
+// CLI) and cli/render, and each value must reach the output with nothing left unread. Built against the CLI's
+// library alone, as l2tpvpnctl is.
 #include <gtest/gtest.h>
 
 #include "cli/render.hpp"
@@ -40,7 +40,13 @@ StatusSnapshot every_field_set() {
   p.pool_capacity = 241;
   p.pool_in_use = 19;
   p.pppd_running = 13;
-  p.counters.pppd_killed = 41;
+  p.counters = PppCounters{.sessions_started = 101, .sessions_refused = 102, .pppd_exits = 103, .pppd_killed = 41,
+                           .auth_failures = 104, .report_errors = 105, .pty_frames_in = 106, .pty_frames_out = 107,
+                           .pty_overflow_drops = 108, .hdlc = {}};
+  p.counters.hdlc.bad_fcs = 109;
+  p.counters.hdlc.too_short = 110;
+  p.counters.hdlc.too_long = 111;
+  p.counters.hdlc.aborted = 112;
   s.ppp = p;
   SessionView v;
   v.tunnel = 4321;
@@ -65,15 +71,20 @@ StatusSnapshot every_field_set() {
 bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
 
 TEST(StatusCliContract, EveryFieldTheDaemonSendsReachesTheStatusTables) {
-  const std::string out = cli::render_status(to_json(every_field_set()));
+  auto read = status_from_json(to_json(every_field_set()));
+  EXPECT_TRUE(read.unread.empty()) << cli::render_unread(read.unread);
+  const std::string out = cli::render_status(read.value);
   for (const char* want : {
            "l2tpvpnd 9.8.7, up 3h25m, L2TP on 192.0.2.1:1701",                                  // server
            "charon embedded (pid 4242), VICI link ready, required for L2TP",                   // ipsec
-           "tunnels_closed_for_sa=31", "ike_terminated=37", "1 SA(s)",                          //
+           "ike_terminated=37, tunnels_closed_for_sa=31, 1 SA(s)",                              //
            "198.51.100.7", "4501", "l2tpvpn[12]", "l2tp{34}", "AES_CBC-256/HMAC_SHA1_96",       // SA table
            "AES_CBC-128/HMAC_SHA2_256_128", "2.0K", "4.0K",                                      //
            "PPP: data path kernel, pool 10.99.0.10-10.99.0.250 (19 of 241 in use), pppd running 13",
-           "pppd_killed=41",                                                                     // counters
+           "sessions_started=101", "sessions_refused=102", "pppd_exits=103", "pppd_killed=41",   // counters
+           "auth_failures=104", "report_errors=105", "pty_frames_in=106", "pty_frames_out=107",  //
+           "pty_overflow_drops=108", "hdlc_bad_fcs=109", "hdlc_too_short=110", "hdlc_too_long=111",
+           "hdlc_aborted=112",
            "4321", "8765", "WIN-HOST", "established", "17",                                      // tunnels
            "alice", "10.99.0.77", "ppp-l2tp5", "2026-12-01T18:00:00Z", "3.0M", "5.0K", "esp+nat-t",  // sessions
            "not_admitted=23",                                                                    // drops
@@ -83,7 +94,9 @@ TEST(StatusCliContract, EveryFieldTheDaemonSendsReachesTheStatusTables) {
 
 TEST(StatusCliContract, TheSessionsTableReadsTheSessionsTheDaemonSends) {
   auto j = to_json(every_field_set());
-  const std::string out = cli::render_sessions(j["sessions"]);
+  auto read = sessions_from_json(j["sessions"]);
+  EXPECT_TRUE(read.unread.empty()) << cli::render_unread(read.unread);
+  const std::string out = cli::render_sessions(read.value);
   for (const char* want : {"4321", "555", "alice", "10.99.0.77", "198.51.100.7:1701", "ppp-l2tp5", "kernel", "up",
                            "2026-12-01T18:00:00Z", "3.0M", "5.0K", "esp+nat-t"})
     EXPECT_TRUE(has(out, want)) << "missing \"" << want << "\" in:\n" << out;
