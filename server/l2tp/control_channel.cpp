@@ -92,6 +92,7 @@ void ControlChannel::transmit_window(TimePoint now) {
 void ControlChannel::send(TimePoint now, uint16_t session_id, Bytes avps) {
   if (avps.empty()) return;  // would be a ZLB on the wire; see the header
   ++stats_.sent;
+  held_bytes_ += avps.size();
   queued_.push_back(Pending{session_id, std::move(avps)});
   transmit_window(now);
 }
@@ -106,6 +107,7 @@ void ControlChannel::on_ack(TimePoint now, uint16_t nr) {
   }
   size_t acked = 0;
   while (!unacked_.empty() && seq_before(unacked_.front().ns, nr)) {
+    held_bytes_ -= unacked_.front().avps.size();
     unacked_.pop_front();
     ++acked;
     // Appendix A: slow start below SSTHRESH (+1 per ack), congestion avoidance at or above it (+1 per CWND acks).

@@ -123,6 +123,9 @@ class ControlChannel {
 
   // True when every message handed to send() has been acknowledged (used for the StopCCN hold, §5.7).
   bool all_acknowledged() const;
+  // AVP bytes of the messages handed to send() and not acknowledged yet (queued or in flight): what a peer that
+  // advertises a small window and acknowledges slowly makes us hold.
+  size_t held_bytes() const { return held_bytes_; }
   bool failed() const;
   const ControlChannelStats& stats() const;
 
@@ -158,6 +161,7 @@ class ControlChannel {
   size_t resend_from_ = 0;
   std::deque<Pending> queued_;           // waiting for window space
   std::map<uint16_t, Pending> reorder_;  // Ns -> message, ahead of a gap; at most receive_window - 1 entries
+  size_t held_bytes_ = 0;                // AVP bytes in queued_ and unacked_
   uint32_t cwnd_ = 1;
   uint32_t ssthresh_ = kDefaultPeerReceiveWindow;
   uint32_t avoidance_acks_ = 0;  // acks counted towards the next +1 in congestion avoidance

@@ -1,5 +1,8 @@
 #include "server/l2tp/endpoint.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <cstdio>
 
 namespace l2tpvpn::l2tp {
@@ -68,11 +71,39 @@ size_t Endpoint::live_tunnel_count() const {
   return n;
 }
 
+size_t Endpoint::held_tunnel_count() const {
+  size_t n = 0;
+  for (const auto& [id, t] : tunnels_)
+    if (t->held()) ++n;
+  return n;
+}
+
 size_t Endpoint::tunnels_to(const PeerAddress& peer) const {
   size_t n = 0;
   for (const auto& [id, t] : tunnels_)
-    if (t->peer().same_host(peer) && t->live()) ++n;
+    if (t->peer().same_host(peer) && t->held()) ++n;
   return n;
+}
+
+bool Endpoint::take_control_token(TimePoint now, const PeerAddress& from) {
+  const uint32_t rate = config_->max_control_rate;
+  if (rate == 0) return true;
+  const double burst = 2.0 * rate;
+  PeerAddress host = from;
+  host.port = 0;
+  if (buckets_.size() >= bucket_gc_at_) forget_idle_buckets(now);
+  auto [it, fresh] = buckets_.try_emplace(host, RateBucket{burst, now});
+  RateBucket& b = it->second;
+  if (!fresh && now > b.last) {
+    b.tokens = std::min(burst, b.tokens + std::chrono::duration<double>(now - b.last).count() * rate);
+    b.last = now;
+  }
+  if (b.tokens < 1.0) {
+    ++drops_["control_rate_limit"];
+    return false;
+  }
+  b.tokens -= 1.0;
+  return true;
 }
 
 std::optional<uint16_t> Endpoint::allocate_tunnel_id() {
@@ -109,7 +140,7 @@ Tunnel& Endpoint::create(TimePoint now, uint16_t id, const PeerAddress& peer, bo
 }
 
 std::optional<uint16_t> Endpoint::open_tunnel(TimePoint now, const PeerAddress& peer) {
-  if (live_tunnel_count() >= config_->max_tunnels) return std::nullopt;
+  if (held_tunnel_count() >= config_->max_tunnels) return std::nullopt;
   auto id = allocate_tunnel_id();
   if (!id) return std::nullopt;
   uint64_t tie = 0;
@@ -182,10 +213,17 @@ void Endpoint::on_datagram(TimePoint now, const PeerAddress& from, ByteView data
     ++drops_["wrong_peer"];
     return;
   }
+  if (!take_control_token(now, from)) return;
   t->on_control(now, *packet);
 }
 
 void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& packet) {
+  // Admission first: a peer without an SA gets nothing decoded (no AVP parsing, no hidden-AVP MD5), only a count.
+  if (admission_ && !admission_(from)) {
+    ++drops_["not_admitted"];
+    return;
+  }
+  if (!take_control_token(now, from)) return;
   // Only an SCCRQ may be sent to tunnel 0 (§3.1: the peer does not know our ID yet). Decoding here costs one
   // parse of a short message; the new tunnel decodes it again when its channel delivers it.
   DecodeOptions opts;
@@ -212,10 +250,6 @@ void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& pa
       return;
     }
   }
-  if (admission_ && !admission_(from)) {
-    ++drops_["not_admitted"];
-    return;
-  }
   // §4.4.3 tie breaker: we have our own SCCRQ outstanding to this peer, and both carry a tie breaker.
   if (m->tie_breaker) {
     for (auto& [id, t] : tunnels_) {
@@ -232,7 +266,7 @@ void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& pa
       }
     }
   }
-  if (live_tunnel_count() >= config_->max_tunnels || tunnels_to(from) >= config_->max_tunnels_per_peer) {
+  if (held_tunnel_count() >= config_->max_tunnels || tunnels_to(from) >= config_->max_tunnels_per_peer) {
     ++drops_["tunnel_limit"];
     return;
   }
@@ -250,6 +284,7 @@ void Endpoint::on_timer(TimePoint now) {
     if (d && *d <= now) t->on_timer(now);
   }
   reap();
+  forget_idle_buckets(now);
 }
 
 std::optional<TimePoint> Endpoint::next_deadline() const {
@@ -259,6 +294,21 @@ std::optional<TimePoint> Endpoint::next_deadline() const {
     if (d && (!best || *d < *best)) best = d;
   }
   return best;
+}
+
+void Endpoint::forget_idle_buckets(TimePoint now) {
+  // A rate bucket is kept while its address holds a tunnel; without one it goes once it has filled up again
+  // (forgetting it then loses nothing), so the table stays as small as the set of recent peers.
+  const double rate = config_->max_control_rate, burst = 2.0 * rate;
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    const RateBucket& b = it->second;
+    double tokens = b.tokens + (now > b.last ? std::chrono::duration<double>(now - b.last).count() * rate : 0.0);
+    if ((rate == 0 || tokens >= burst) && tunnels_to(it->first) == 0)
+      it = buckets_.erase(it);
+    else
+      ++it;
+  }
+  bucket_gc_at_ = 2 * buckets_.size() + 64;
 }
 
 void Endpoint::reap() {

@@ -55,6 +55,8 @@ class Endpoint {
   const Tunnel* tunnel(uint16_t id) const;
   std::vector<const Tunnel*> tunnels() const;
   size_t live_tunnel_count() const;  // established or connecting, not closing/dead
+  size_t held_tunnel_count() const;  // not dead: what the limits count
+  size_t rate_buckets() const { return buckets_.size(); }
   const DropCounters& drops() const { return drops_; }
   const EndpointStats& stats() const { return stats_; }
   const L2tpConfig& config() const { return *config_; }
@@ -66,7 +68,10 @@ class Endpoint {
  private:
   Tunnel* find(uint16_t id);
   std::optional<uint16_t> allocate_tunnel_id();
-  size_t tunnels_to(const PeerAddress& peer) const;
+  size_t tunnels_to(const PeerAddress& peer) const;  // held tunnels from the peer's address
+  // Takes one control message from the peer's address out of its token bucket; false (counted) when empty.
+  bool take_control_token(TimePoint now, const PeerAddress& from);
+  void forget_idle_buckets(TimePoint now);
   Tunnel& create(TimePoint now, uint16_t id, const PeerAddress& peer, bool initiator);
   void on_sccrq(TimePoint now, const PeerAddress& from, const Packet& packet);
   void reap();
@@ -78,6 +83,12 @@ class Endpoint {
   DropCounters drops_;
   EndpointStats stats_;
   std::map<uint16_t, std::unique_ptr<Tunnel>> tunnels_;
+  struct RateBucket {
+    double tokens;
+    TimePoint last;
+  };
+  std::map<PeerAddress, RateBucket> buckets_;  // by address (port 0)
+  size_t bucket_gc_at_ = 64;                   // table size that triggers forget_idle_buckets
 };
 
 }  // namespace l2tpvpn::l2tp

@@ -54,9 +54,16 @@ struct L2tpConfig {
   uint32_t connect_speed = 100000000;  // what a LAC reports in ICCN/OCCN
   ControlChannelConfig channel;
   Duration stop_hold{31000};  // §5.7: keep a closed tunnel's state for a full retransmission cycle
+  // Limits. Tunnels count until they are dead, the closing ones held for stop_hold included; "per peer" is per
+  // address (clients behind one NAT share it).
   size_t max_tunnels = 1024;
   size_t max_tunnels_per_peer = 16;
   size_t max_sessions_per_tunnel = 256;
+  size_t max_control_bytes = 65536;  // unacknowledged control message bytes one tunnel may hold
+  // Control messages accepted from one address per second (token bucket, bursts of twice that); 0: no limit.
+  // Counted from the SCCRQ on, after admission; the excess is dropped unread ("control_rate_limit"), which the
+  // peer sees as loss and retransmits.
+  uint32_t max_control_rate = 200;
 };
 
 // Fills the span with random bytes. The daemon passes RAND_bytes; tests pass a seeded generator.

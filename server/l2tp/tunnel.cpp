@@ -155,6 +155,13 @@ void Tunnel::start(TimePoint now, std::optional<uint64_t> tie_breaker) {
 void Tunnel::on_control(TimePoint now, const Packet& packet) {
   channel_.on_packet(now, packet.header, packet.payload);
   run_channel_actions(now);
+  enforce_control_bound(now);
+}
+
+void Tunnel::enforce_control_bound(TimePoint now) {
+  if (!live() || channel_.held_bytes() <= ctx_.config.max_control_bytes) return;
+  ++ctx_.drops["control_queue_limit"];
+  abandon(now, ResultCode{result::kStopGeneralError, error::kInsufficientResources, "control queue limit"});
 }
 
 void Tunnel::on_data(const Packet& packet) {
@@ -175,6 +182,7 @@ void Tunnel::on_timer(TimePoint now) {
   if (state_ == TunnelState::kDead) return;
   channel_.on_timer(now);
   run_channel_actions(now);
+  enforce_control_bound(now);
 }
 
 std::optional<TimePoint> Tunnel::next_deadline() const {

@@ -74,7 +74,10 @@ class Tunnel {
   // Initiator: sends the SCCRQ. `tie_breaker` (§4.4.3) is included when set.
   void start(TimePoint now, std::optional<uint64_t> tie_breaker);
 
-  // A control packet addressed to this tunnel (or an SCCRQ that created it).
+  // A control packet addressed to this tunnel (or an SCCRQ that created it). Afterwards, and after on_timer, a
+  // tunnel that holds more than config.max_control_bytes of unacknowledged control messages (a peer advertising
+  // a small window, acknowledging slowly and asking for replies) is dropped at once without a StopCCN, which
+  // could not get through either; counted as "control_queue_limit".
   void on_control(TimePoint now, const Packet& packet);
   // A data packet addressed to this tunnel (userspace data path).
   void on_data(const Packet& packet);
@@ -102,8 +105,11 @@ class Tunnel {
   uint16_t peer_id() const { return peer_id_; }
   const PeerAddress& peer() const { return peer_; }
   TunnelState state() const { return state_; }
-  // Not closing or dead: the tunnel counts toward limits and keeps its peer's IPsec SA in use.
+  // Not closing or dead: the tunnel keeps its peer's IPsec SA in use.
   bool live() const { return state_ != TunnelState::kClosing && state_ != TunnelState::kDead; }
+  // Not dead: the tunnel holds its ID and memory (a closing one for stop_hold), so it counts toward the limits.
+  bool held() const { return state_ != TunnelState::kDead; }
+  size_t held_control_bytes() const { return channel_.held_bytes(); }
   const std::string& peer_host_name() const { return peer_host_name_; }
   std::optional<uint64_t> tie_breaker() const { return tie_breaker_; }
   std::vector<SessionInfo> sessions() const;
@@ -140,6 +146,7 @@ class Tunnel {
   static const std::vector<SessionTransition>& session_table();
 
   void run_channel_actions(TimePoint now);
+  void enforce_control_bound(TimePoint now);
   void on_message(TimePoint now, uint16_t session_id, ByteView avps);
   void on_session_message(TimePoint now, uint16_t header_session_id, const Message& m);
   void send(TimePoint now, uint16_t header_session_id, const Message& m);

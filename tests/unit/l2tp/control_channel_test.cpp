@@ -171,6 +171,22 @@ TEST(ControlChannel, WindowLimitAndSlowStartWithPeerRws4) {
   EXPECT_EQ(c.stats().retransmissions, 0u);
 }
 
+TEST(ControlChannel, HeldBytesCountQueuedAndInFlightUntilAcked) {
+  ControlChannel c(quiet(), t0);
+  c.set_peer_receive_window(1);
+  for (int i = 0; i < 5; ++i) c.send(t0, 0, msg());
+  EXPECT_EQ(c.held_bytes(), 5 * msg().size());  // one in flight, four queued
+  c.on_packet(at(10), hdr(0, 1), kZlb);         // the first acked, the second goes out
+  EXPECT_EQ(c.held_bytes(), 4 * msg().size());
+  c.on_packet(at(20), hdr(0, 1), kZlb);  // a repeated ack frees nothing
+  EXPECT_EQ(c.held_bytes(), 4 * msg().size());
+  c.on_packet(at(30), hdr(0, 5), kZlb);  // an Nr past what we sent is ignored, frees nothing
+  EXPECT_EQ(c.held_bytes(), 4 * msg().size());
+  for (uint16_t nr = 2; nr <= 5; ++nr) c.on_packet(at(40 + nr), hdr(0, nr), kZlb);
+  EXPECT_EQ(c.held_bytes(), 0u);
+  EXPECT_TRUE(c.all_acknowledged());
+}
+
 TEST(ControlChannel, NeverMoreThanPeerRwsOutstanding) {
   ControlChannel c(quiet(), t0);
   c.set_peer_receive_window(2);

@@ -575,5 +575,143 @@ TEST(Endpoint, DataPacketsReachTheSession) {
   EXPECT_EQ(data[0].ppp, (Bytes{0xff, 0x03, 0xc0, 0x21}));
 }
 
+// ---- limits against one hostile peer (every customer holds the PSK, so "admitted" is not "trusted") ----
+
+const PeerAddress kOtherAddr = PeerAddress::v4(0xc0000263, 1701);  // 192.0.2.99
+
+Bytes sccrq_bytes(uint16_t assigned_tunnel_id, uint16_t version = 0x0100, std::optional<uint16_t> rws = {}) {
+  Message m;
+  m.type = MessageType::kSccrq;
+  m.protocol_version = version;
+  m.host_name = "peer";
+  m.framing_capabilities = 3;
+  m.assigned_tunnel_id = assigned_tunnel_id;
+  m.receive_window_size = rws;
+  return encode_control(0, 0, 0, 0, encode_message(m));
+}
+
+size_t tunnels_from(const Endpoint& e, const PeerAddress& peer) {
+  size_t n = 0;
+  for (const Tunnel* t : e.tunnels())
+    if (t->peer().same_host(peer) && t->held()) ++n;
+  return n;
+}
+
+// A bad-version SCCRQ gets its StopCCN and the tunnel is then held closing for stop_hold (31 s). Counting only
+// live tunnels let one peer varying its Assigned Tunnel ID fill the whole ID space; held ones count now.
+TEST(EndpointLimits, BadVersionSccrqFloodFromOnePeerStaysBoundedAndOthersAreAnswered) {
+  Pair p;
+  p.lns_cfg.max_control_rate = 0;  // this test is about the tunnel limits alone
+  p.build();
+  size_t most = 0;
+  for (uint32_t i = 0; i < 70000; ++i) {
+    p.now += Duration(1);
+    p.lns->on_datagram(p.now, kLacAddr, sccrq_bytes(static_cast<uint16_t>(i % 65535 + 1), 0x0300));
+    p.lns->on_timer(p.now);
+    (void)p.lns->take_actions();
+    most = std::max(most, p.lns->tunnels().size());
+  }
+  EXPECT_LE(most, p.lns_cfg.max_tunnels_per_peer);
+  EXPECT_EQ(tunnels_from(*p.lns, kLacAddr), p.lns_cfg.max_tunnels_per_peer);
+  EXPECT_GT(p.lns->drops().at("tunnel_limit"), 60000u);
+  // Another peer is answered at once.
+  p.lns->on_datagram(p.now, kOtherAddr, sccrq_bytes(7));
+  auto sent = only<SendDatagram>(p.lns->take_actions());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].to, kOtherAddr);
+  EXPECT_EQ(decode_sent(sent[0]).type, MessageType::kSccrp);
+}
+
+TEST(EndpointLimits, ClosingTunnelsCountTowardTheTotal) {
+  Pair p;
+  p.lns_cfg.max_control_rate = 0;
+  p.lns_cfg.max_tunnels = 3;
+  p.build();
+  for (uint16_t i = 1; i <= 3; ++i) p.lns->on_datagram(p.now, kLacAddr, sccrq_bytes(i, 0x0300));
+  (void)p.lns->take_actions();
+  p.lns->on_datagram(p.now, kOtherAddr, sccrq_bytes(9));
+  EXPECT_TRUE(only<SendDatagram>(p.lns->take_actions()).empty());
+  EXPECT_EQ(p.lns->drops().at("tunnel_limit"), 1u);
+  // Once the hold is over the closing tunnels are gone and the other peer gets in.
+  p.now += p.lns_cfg.stop_hold + Duration(1);
+  p.lns->on_timer(p.now);
+  p.lns->on_datagram(p.now, kOtherAddr, sccrq_bytes(9));
+  EXPECT_EQ(only<SendDatagram>(p.lns->take_actions()).size(), 1u);
+}
+
+TEST(EndpointLimits, ControlRateIsPerAddressAndRefills) {
+  Pair p;
+  p.lns_cfg.max_control_rate = 10;  // bursts of 20
+  p.lns_cfg.max_tunnels_per_peer = 1000;
+  p.build();
+  for (uint16_t i = 1; i <= 100; ++i) p.lns->on_datagram(p.now, kLacAddr, sccrq_bytes(i));
+  EXPECT_EQ(only<SendDatagram>(p.lns->take_actions()).size(), 20u);
+  EXPECT_EQ(p.lns->drops().at("control_rate_limit"), 80u);
+  p.lns->on_datagram(p.now, kOtherAddr, sccrq_bytes(1));  // another address has its own bucket
+  EXPECT_EQ(only<SendDatagram>(p.lns->take_actions()).size(), 1u);
+  p.now += Duration(1000);  // one second: ten more
+  for (uint16_t i = 101; i <= 120; ++i) p.lns->on_datagram(p.now, kLacAddr, sccrq_bytes(i));
+  EXPECT_EQ(only<SendDatagram>(p.lns->take_actions()).size(), 10u);
+  EXPECT_EQ(p.lns->drops().at("control_rate_limit"), 90u);
+}
+
+TEST(EndpointLimits, RateBucketsOfAddressesWithoutTunnelsAreForgotten) {
+  Pair p;
+  p.lns_cfg.max_control_rate = 10;
+  p.build([](const PeerAddress&) { return true; });
+  for (uint32_t host = 1; host <= 500; ++host)  // a garbage SCCRQ each: admitted, counted, no tunnel
+    p.lns->on_datagram(p.now, PeerAddress::v4(0x0a000000 + host, 1701), encode_control(0, 0, 0, 0, Bytes{1, 2, 3}));
+  EXPECT_LE(p.lns->rate_buckets(), 500u);
+  p.now += Duration(2000);  // every bucket full again
+  p.lns->on_timer(p.now);
+  EXPECT_EQ(p.lns->rate_buckets(), 0u);
+}
+
+// A peer that advertises a receive window of 1, never acknowledges past our SCCRP and sends ICRQs: every ICRQ
+// asks for a reply (ICRP, or a CDN past the session limit) that can only queue. The tunnel is dropped once it
+// holds more than max_control_bytes, and memory stays bounded by that plus one message.
+TEST(EndpointLimits, WindowOneSlowAckFloodKeepsHeldBytesUnderTheBound) {
+  Pair p;
+  p.lns_cfg.max_control_rate = 0;
+  p.lns_cfg.max_sessions_per_tunnel = 8;
+  p.lns_cfg.max_control_bytes = 4096;
+  p.build();
+  p.lns->on_datagram(p.now, kLacAddr, sccrq_bytes(5, 0x0100, 1));
+  auto sccrp = only<SendDatagram>(p.lns->take_actions());
+  ASSERT_EQ(sccrp.size(), 1u);
+  uint16_t lns_tid = decode_sent(sccrp[0]).assigned_tunnel_id.value();
+  Message scccn;
+  scccn.type = MessageType::kScccn;
+  p.lns->on_datagram(p.now, kLacAddr, encode_control(lns_tid, 0, 1, 1, encode_message(scccn)));
+  ASSERT_EQ(only<TunnelUp>(p.lns->take_actions()).size(), 1u);
+  size_t most = 0;
+  uint16_t ns = 2;
+  for (int i = 0; i < 5000 && p.lns->tunnel(lns_tid) && p.lns->tunnel(lns_tid)->live(); ++i) {
+    Message icrq;
+    icrq.type = MessageType::kIcrq;
+    icrq.assigned_session_id = static_cast<uint16_t>(i + 1);
+    icrq.call_serial_number = static_cast<uint32_t>(i);
+    p.now += Duration(1);
+    p.lns->on_datagram(p.now, kLacAddr, encode_control(lns_tid, 0, ns++, 1, encode_message(icrq)));
+    (void)p.lns->take_actions();
+    if (const Tunnel* t = p.lns->tunnel(lns_tid)) most = std::max(most, t->held_control_bytes());
+  }
+  EXPECT_LE(most, p.lns_cfg.max_control_bytes + 256);  // the bound plus the one reply that crossed it
+  EXPECT_EQ(p.lns->drops().at("control_queue_limit"), 1u);
+  const Tunnel* t = p.lns->tunnel(lns_tid);
+  EXPECT_TRUE(!t || !t->live());
+}
+
+// Tunnel 0 is decoded only for a peer that passed admission: garbage from a peer without an SA is counted as
+// not admitted, never parsed.
+TEST(EndpointLimits, NothingIsDecodedBeforeAdmission) {
+  Pair p;
+  p.build([](const PeerAddress& a) { return a == kOtherAddr; });
+  p.lns->on_datagram(p.now, kLacAddr, encode_control(0, 0, 0, 0, Bytes{1, 2, 3}));
+  p.lns->on_datagram(p.now, kOtherAddr, encode_control(0, 0, 0, 0, Bytes{1, 2, 3}));
+  EXPECT_EQ(p.lns->drops().at("not_admitted"), 1u);
+  EXPECT_EQ(p.lns->drops().at("tunnel0_truncated_avp"), 1u);  // only the admitted peer's was parsed
+}
+
 }  // namespace
 }  // namespace l2tpvpn::l2tp
