@@ -414,6 +414,13 @@ std::vector<ConfigKey> build_table() {
         [](auto& c) -> auto& { return c.ppp.stop_timeout_ms; }),
     boolean("ppp.debug", R::kNewSessions, "pppd debug logging",
         [](auto& c) -> auto& { return c.ppp.debug; }),
+    integer("ppp.max_sessions_per_peer", 1, 65535, R::kNewSessions, "sessions at most from one address",
+        [](auto& c) -> auto& { return c.ppp.max_sessions_per_peer; }),
+    integer("ppp.max_unauthenticated_per_peer", 1, 65535, R::kNewSessions,
+        "sessions from one address not authenticated yet (each holds a pool address and a pppd)",
+        [](auto& c) -> auto& { return c.ppp.max_unauthenticated_per_peer; }),
+    integer("ppp.max_unauthenticated", 1, 65535, R::kNewSessions, "sessions not authenticated yet, all peers",
+        [](auto& c) -> auto& { return c.ppp.max_unauthenticated; }),
 
     // [pool]: the pool holds the running sessions' leases, and the firewall masquerades its block.
     text("pool.range", V::kString, R::kRestart, "client addresses: A-B or A/prefix",

@@ -46,6 +46,12 @@ struct PppSection {
   std::string server_name = "l2tpvpn";
   int stop_timeout_ms = 5000;  // SIGTERM, then SIGKILL after this long
   bool debug = false;
+  // Per-peer limits (a peer is an address: clients behind one NAT share it). A session counts from its SessionUp
+  // until its pppd has gone; it is "not authenticated" until our plugin reports the user, and meanwhile holds a
+  // pool address and a pppd. A session past a limit gets a CDN, result 4 (temporary lack of resources).
+  size_t max_sessions_per_peer = 256;
+  size_t max_unauthenticated_per_peer = 16;
+  size_t max_unauthenticated = 256;  // all peers together
 };
 
 struct PoolSection {

@@ -165,6 +165,7 @@ template <class V, class S>
 void ppp_counter_fields(V& v, S& c) {
   v("sessions_started", c.sessions_started);
   v("sessions_refused", c.sessions_refused);
+  v("sessions_over_limit", c.sessions_over_limit);
   v("pppd_exits", c.pppd_exits);
   v("pppd_killed", c.pppd_killed);
   v("auth_failures", c.auth_failures);

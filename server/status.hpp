@@ -73,7 +73,8 @@ struct IpsecView {
 // The PPP side's counters (SessionManager's statistics).
 struct PppCounters {
   uint64_t sessions_started = 0;   // pppd spawned
-  uint64_t sessions_refused = 0;   // SessionUp that got a CDN before pppd ran (pool, data path, spawn)
+  uint64_t sessions_refused = 0;   // SessionUp that got a CDN before pppd ran (pool, data path, spawn, limits)
+  uint64_t sessions_over_limit = 0;  // of those, refused by a per-peer or total limit
   uint64_t pppd_exits = 0;         // reaped
   uint64_t pppd_killed = 0;        // needed SIGKILL after the stop timeout
   uint64_t auth_failures = 0;      // credentials refused (our plugin's auth-fail report)

@@ -130,6 +130,16 @@ void Sessions::on_session_up(TimePoint now, const l2tp::SessionUp& a) {
   s.peer = a.peer;
   s.key = "s" + std::to_string(s.serial);
   s.since = now;
+  if (auto why = over_limit(a.peer)) {
+    ++counters_.sessions_refused;
+    ++counters_.sessions_over_limit;
+    log(log::Level::kWarn, "event=session_refused " + label(a.tunnel_id, a.session_id) + " peer=" +
+                               a.peer.to_string() + " reason=\"" + *why + "\"");
+    CloseSession cdn{a.tunnel_id, a.session_id,
+                     l2tp::ResultCode{l2tp::result::kCdnTemporaryResources, std::nullopt, *why}, std::nullopt};
+    actions_.emplace_back(std::in_place_type<CloseSession>, std::move(cdn));
+    return;
+  }
   auto addr = pool_.allocate(s.key);
   if (!addr) {
     ++counters_.sessions_refused;
@@ -148,6 +158,7 @@ void Sessions::on_session_up(TimePoint now, const l2tp::SessionUp& a) {
   by_l2tp_[{a.tunnel_id, a.session_id}] = serial;
   sessions_.emplace(serial, std::move(s));
   Session& ref = sessions_.at(serial);
+  account(ref, +1);
   if (ref.kernel)
     actions_.push_back(
         CreateKernelSession{serial, a.tunnel_id, a.session_id, a.peer_session_id, a.sequencing_required});
@@ -271,7 +282,8 @@ void Sessions::on_timer(TimePoint now) {
     set_kill_at(s, std::nullopt);
     ++counters_.pppd_killed;
     log(log::Level::kWarn, "event=pppd_kill pid=" + std::to_string(s.pid) + " reason=\"stop timeout\"");
-    actions_.push_back(SignalPppd{s.serial, s.pid, SIGKILL});
+    SignalPppd kill{s.serial, s.pid, SIGKILL};
+    actions_.emplace_back(std::in_place_type<SignalPppd>, kill);
   }
 }
 
@@ -293,6 +305,7 @@ void Sessions::plugin_report(TimePoint, uint64_t serial, const ppp::PluginEvent&
           s.phase = e.phase;
           if (!is_going_down(e.phase) && (!s.last_phase || e.phase > *s.last_phase)) s.last_phase = e.phase;
         } else if constexpr (std::is_same_v<T, ppp::AuthEvent>) {
+          if (!s.user) account_authenticated(s);
           s.user = e.peer;
           auto moved = pool_.bind_user(s.key, e.peer);
           if (!moved) {
@@ -383,6 +396,7 @@ void Sessions::finish(uint64_t serial) {
   units_.erase(s->unit);
   actions_.push_back(ReleaseSession{serial});
   log(log::Level::kDebug, "event=session_released " + label(s->tunnel_id, s->session_id));
+  account(*s, -1);
   sessions_.erase(serial);
 }
 
@@ -463,31 +477,57 @@ void Sessions::release_all() {
   }
 }
 
-PeerUsage Sessions::usage_of(const l2tp::PeerAddress& peer) const {
-  PeerUsage u;
-  for (const auto& [serial, s] : sessions_) {
-    if (!(s.peer == peer)) continue;
-    ++u.sessions;
-    if (!s.user) ++u.unauthenticated;
-  }
-  return u;
+namespace {
+
+l2tp::PeerAddress host_of(l2tp::PeerAddress a) {
+  a.port = 0;
+  return a;
 }
 
-PeerUsage Sessions::usage_of_host(const l2tp::PeerAddress& peer) const {
-  PeerUsage u;
-  for (const auto& [serial, s] : sessions_) {
-    if (!s.peer.same_host(peer)) continue;
-    ++u.sessions;
-    if (!s.user) ++u.unauthenticated;
-  }
-  return u;
+PeerUsage lookup(const std::map<l2tp::PeerAddress, PeerUsage>& m, const l2tp::PeerAddress& key) {
+  auto it = m.find(key);
+  return it == m.end() ? PeerUsage{} : it->second;
 }
 
-size_t Sessions::unauthenticated() const {
-  size_t n = 0;
-  for (const auto& [serial, s] : sessions_)
-    if (!s.user) ++n;
-  return n;
+// Adds `sessions` and `unauthenticated` (each +1, 0 or -1) to m[key]; drops the entry at zero.
+void adjust(std::map<l2tp::PeerAddress, PeerUsage>& m, const l2tp::PeerAddress& key, int sessions,
+            int unauthenticated) {
+  PeerUsage& u = m[key];
+  u.sessions = static_cast<size_t>(static_cast<long>(u.sessions) + sessions);
+  u.unauthenticated = static_cast<size_t>(static_cast<long>(u.unauthenticated) + unauthenticated);
+  if (u.sessions == 0) m.erase(key);
+}
+
+}  // namespace
+
+PeerUsage Sessions::usage_of(const l2tp::PeerAddress& peer) const { return lookup(by_client_, peer); }
+
+PeerUsage Sessions::usage_of_host(const l2tp::PeerAddress& peer) const { return lookup(by_host_, host_of(peer)); }
+
+void Sessions::account(const Session& s, int sign) {
+  int unauth = s.user ? 0 : sign;
+  adjust(by_client_, s.peer, sign, unauth);
+  adjust(by_host_, host_of(s.peer), sign, unauth);
+  unauthenticated_ = static_cast<size_t>(static_cast<long>(unauthenticated_) + unauth);
+}
+
+void Sessions::account_authenticated(const Session& s) {
+  adjust(by_client_, s.peer, 0, -1);
+  adjust(by_host_, host_of(s.peer), 0, -1);
+  --unauthenticated_;
+}
+
+std::optional<std::string> Sessions::over_limit(const l2tp::PeerAddress& peer) const {
+  const PppSection& lim = config_.ppp;
+  PeerUsage host = usage_of_host(peer);
+  if (host.sessions >= lim.max_sessions_per_peer)
+    return "peer has " + std::to_string(host.sessions) + " sessions (ppp.max_sessions_per_peer)";
+  if (host.unauthenticated >= lim.max_unauthenticated_per_peer)
+    return "peer has " + std::to_string(host.unauthenticated) +
+           " sessions not authenticated yet (ppp.max_unauthenticated_per_peer)";
+  if (unauthenticated_ >= lim.max_unauthenticated)
+    return std::to_string(unauthenticated_) + " sessions not authenticated yet (ppp.max_unauthenticated)";
+  return std::nullopt;
 }
 
 std::vector<int> Sessions::running_pids() const {

@@ -7,9 +7,10 @@
 //   TunnelUp     kernel data path: one kernel tunnel per peer address and port (a second tunnel from the same
 //                4-tuple cannot have its own connected socket: its sessions use the pty) -> CreateKernelTunnel;
 //                kernel_tunnel_failed -> CloseTunnel "data path unavailable"
-//   SessionUp    an address from the pool, then the data path (CreateKernelSession or OpenPty), then pppd
-//                (SpawnPppd with its argv). A step that fails undoes the earlier ones and refuses the call: CDN
-//                "temporary lack of resources", nothing left behind
+//   SessionUp    the per-peer limits (sessions, and those not authenticated yet, per address and in total: past
+//                one, CDN "temporary lack of resources"), an address from the pool, then the data path
+//                (CreateKernelSession or OpenPty), then pppd (SpawnPppd with its argv). A step that fails undoes
+//                the earlier ones and refuses the call: CDN "temporary lack of resources", nothing left behind
 //   reports      phase, the authenticated user (moved onto their static address; a static address already held
 //                by another session of theirs ends this one: CDN "static address already in use"), ip-up/down,
 //                the final counters
@@ -160,10 +161,11 @@ class Sessions {
   const ppp::IpPool& pool() const { return pool_; }
   bool has_kernel_tunnel(uint16_t tunnel_id) const { return kernel_tunnels_.count(tunnel_id) > 0; }
   // Sessions of one peer: its address and port (one client, also behind a NAT), or every port of its address.
+  // Kept up to date as sessions come, authenticate and go (constant time: the admission path asks).
   PeerUsage usage_of(const l2tp::PeerAddress& peer) const;
   PeerUsage usage_of_host(const l2tp::PeerAddress& peer) const;
   // Sessions not authenticated yet, all peers together.
-  size_t unauthenticated() const;
+  size_t unauthenticated() const { return unauthenticated_; }
 
  private:
   struct Session {
@@ -197,6 +199,11 @@ class Sessions {
   void spawn(Session& s);
   void refuse(Session& s, const std::string& why);  // undo what the session holds, CDN, forget it
   void finish(uint64_t serial);                    // pppd gone and L2TP session closed: release everything
+  // The per-peer limits a new session from `peer` would break, as the CDN's message; nullopt when none.
+  std::optional<std::string> over_limit(const l2tp::PeerAddress& peer) const;
+  // Adds (+1) or removes (-1) a session in the per-peer accounting.
+  void account(const Session& s, int sign);
+  void account_authenticated(const Session& s);
   // Sets or clears a session's SIGKILL deadline, kept in kill_deadlines_ as well.
   void set_kill_at(Session& s, std::optional<TimePoint> at);
   Session* find(uint64_t serial);
@@ -213,6 +220,10 @@ class Sessions {
   // Every session's SIGKILL deadline, earliest first: the timer and next_deadline() never scan the table, which the
   // adapter consults after every event.
   std::set<std::pair<TimePoint, uint64_t>> kill_deadlines_;
+  // Per-peer accounting: by address and port (a client), by address (port 0: a host), and the total not yet
+  // authenticated. An entry goes when its count reaches zero.
+  std::map<l2tp::PeerAddress, PeerUsage> by_client_, by_host_;
+  size_t unauthenticated_ = 0;
   uint64_t next_serial_ = 1;
   PppCounters counters_;
   std::vector<Action> actions_;

@@ -490,5 +490,104 @@ TEST(Sessions, PerPeerAccounting) {
   EXPECT_EQ(f.core->usage_of(nat_a), (PeerUsage{1, 1}));
 }
 
+// ---- per-peer limits ----
+
+// The CDN a refused SessionUp got, or nullopt.
+std::optional<l2tp::ResultCode> cdn_of(const std::vector<Action>& a) {
+  auto c = only<CloseSession>(a);
+  if (c.empty()) return std::nullopt;
+  return c[0].result;
+}
+
+// Before authenticating, a session already holds a pool address and a pppd: one address opening sessions without
+// ever authenticating is refused past its cap while the pool still has free addresses, and other peers are not
+// affected.
+TEST(Sessions, UnauthenticatedSessionsOfOnePeerAreCappedWhileThePoolHasRoom) {
+  const l2tp::PeerAddress other = l2tp::PeerAddress::v4(0xc0000263, 1701);
+  Fixture f;
+  f.config.pool.range = "10.99.0.10-10.99.0.60";
+  f.config.ppp.max_unauthenticated_per_peer = 3;
+  f.build();
+  f.tunnel_up(7);
+  f.tunnel_up(9, other);
+  for (uint16_t sid = 1; sid <= 3; ++sid) f.start(7, sid);
+  auto refused = f.session_up(7, 4);
+  auto cdn = cdn_of(refused);
+  ASSERT_TRUE(cdn) << kinds(refused);
+  EXPECT_EQ(cdn->result, l2tp::result::kCdnTemporaryResources);
+  EXPECT_NE(cdn->message.find("ppp.max_unauthenticated_per_peer"), std::string::npos) << cdn->message;
+  EXPECT_TRUE(only<SpawnPppd>(refused).empty());
+  EXPECT_EQ(f.core->pool().sessions(), 3u);  // nothing taken for the refused one
+  EXPECT_GT(f.core->pool().dynamic_capacity() - f.core->pool().dynamic_in_use(), 40u);
+  EXPECT_EQ(f.core->counters().sessions_over_limit, 1u);
+  EXPECT_EQ(f.core->counters().sessions_refused, 1u);
+  // Another address still gets in.
+  f.start(9, 1, other);
+  EXPECT_EQ(f.core->usage_of_host(other), (PeerUsage{1, 1}));
+}
+
+TEST(Sessions, AuthenticatingFreesTheUnauthenticatedSlot) {
+  Fixture f;
+  f.config.pool.range = "10.99.0.10-10.99.0.60";
+  f.config.ppp.max_unauthenticated_per_peer = 1;
+  f.build();
+  f.tunnel_up(7);
+  auto [serial, pid] = f.start(7, 1);
+  EXPECT_TRUE(cdn_of(f.session_up(7, 2)));
+  f.report(serial, ppp::AuthEvent{"alice"});
+  f.report(serial, ppp::AuthEvent{"alice"});  // a repeated report counts once
+  EXPECT_EQ(f.core->usage_of_host(kWin), (PeerUsage{1, 0}));
+  f.start(7, 3);
+  EXPECT_EQ(f.core->usage_of_host(kWin), (PeerUsage{2, 1}));
+  EXPECT_EQ(f.core->unauthenticated(), 1u);
+}
+
+TEST(Sessions, TotalUnauthenticatedAndSessionsPerPeerAreCapped) {
+  const l2tp::PeerAddress b = l2tp::PeerAddress::v4(0xc0000263, 1701), c = l2tp::PeerAddress::v4(0xc0000264, 1701);
+  Fixture f;
+  f.config.pool.range = "10.99.0.10-10.99.0.60";
+  f.config.ppp.max_unauthenticated = 2;
+  f.config.ppp.max_sessions_per_peer = 2;
+  f.build();
+  f.tunnel_up(7);
+  f.tunnel_up(8, b);
+  f.tunnel_up(9, c);
+  auto [s1, p1] = f.start(7, 1);
+  auto [s2, p2] = f.start(8, 1, b);
+  auto cdn = cdn_of(f.session_up(9, 1, c));  // a third peer: the total is reached
+  ASSERT_TRUE(cdn);
+  EXPECT_NE(cdn->message.find("ppp.max_unauthenticated)"), std::string::npos) << cdn->message;
+  f.report(s1, ppp::AuthEvent{"alice"});
+  f.report(s2, ppp::AuthEvent{"bob"});
+  auto [s3, p3] = f.start(7, 2);
+  f.report(s3, ppp::AuthEvent{"alice"});
+  cdn = cdn_of(f.session_up(7, 3));  // kWin has 2 sessions now
+  ASSERT_TRUE(cdn);
+  EXPECT_NE(cdn->message.find("ppp.max_sessions_per_peer"), std::string::npos) << cdn->message;
+  EXPECT_EQ(f.core->counters().sessions_over_limit, 2u);
+}
+
+// The accounting follows sessions to their end, whichever way they end (refused data path, pppd exit, shutdown).
+TEST(Sessions, AccountingReturnsToZero) {
+  Fixture f;
+  f.config.pool.range = "10.99.0.10-10.99.0.60";
+  f.build();
+  f.tunnel_up(7);
+  auto [s1, p1] = f.start(7, 1);
+  f.report(s1, ppp::AuthEvent{"alice"});
+  f.start(7, 2);
+  auto up = f.session_up(7, 3);
+  uint64_t s3 = only<CreateKernelSession>(up).at(0).serial;
+  f.core->data_path_failed(f.now, s3, "no");
+  f.take();
+  f.session_down(7, 1);
+  f.core->pppd_exited(f.now, p1, f.exit_code(5));
+  EXPECT_EQ(f.core->usage_of_host(kWin), (PeerUsage{1, 1}));
+  f.core->release_all();
+  EXPECT_EQ(f.core->usage_of_host(kWin), (PeerUsage{0, 0}));
+  EXPECT_EQ(f.core->usage_of(kWin), (PeerUsage{0, 0}));
+  EXPECT_EQ(f.core->unauthenticated(), 0u);
+}
+
 }  // namespace
 }  // namespace l2tpvpn::vpn
