@@ -15,6 +15,7 @@
 #include "common/unique_fd.hpp"
 #include "ppp/pppd_args.hpp"
 #include "ppp/pty.hpp"
+#include "ppp/pty_backlog.hpp"
 #include "server/log.hpp"
 
 namespace l2tpvpn {
@@ -35,12 +36,11 @@ ppp::Reaped SystemPppdRunner::wait(pid_t pid) { return ppp::wait_for_pppd(pid); 
 
 // Userspace data path: pppd speaks async HDLC on a pty; we (de)frame between its master and L2TP data messages.
 struct SessionManager::PtyLink {
-  explicit PtyLink(asio::io_context& io) : master(io) {}
+  PtyLink(asio::io_context& io, ppp::PtyBacklogLimits limits) : master(io), backlog(limits) {}
   asio::posix::stream_descriptor master;
   ppp::HdlcDecoder decoder;
   std::array<uint8_t, 4096> rbuf{};
-  std::deque<Bytes> queue;  // HDLC-encoded frames waiting for the pty
-  bool writing = false;
+  ppp::PtyBacklog backlog;  // frames from the peer waiting for the pty
 };
 
 struct SessionManager::SessionIo {
@@ -205,7 +205,9 @@ void SessionManager::execute(const vpn::Action& action) {
           auto pty = ppp::open_pty_pair();
           if (!pty) return core_.data_path_failed(now, a.serial, pty.error().to_string());
           SessionIo* io = io_for(a.serial, a.tunnel_id, a.session_id);
-          io->pty = std::make_unique<PtyLink>(io_);
+          ppp::PtyBacklogLimits limits;
+          limits.mru = static_cast<size_t>(core_.ppp_settings().mru);
+          io->pty = std::make_unique<PtyLink>(io_, limits);
           io->pty->master.assign(pty->master.release());
           core_.data_path_ready(now, a.serial, pty->slave_path);
         } else if constexpr (std::is_same_v<T, vpn::SpawnPppd>) {
@@ -258,39 +260,28 @@ void SessionManager::on_session_data(const l2tp::SessionData& a) {
   auto io = io_by_serial_.find(it->second);
   if (io == io_by_serial_.end() || !io->second->pty) return;
   SessionIo& s = *io->second;
-  // pppd reads its tty at its own pace; a backlog beyond this is a sender outrunning it: drop like a full link.
-  constexpr size_t kMaxQueuedFrames = 256;
-  if (s.pty->queue.size() >= kMaxQueuedFrames) {
-    ++core_.counters().pty_overflow_drops;
-    return;
+  switch (s.pty->backlog.push(a.ppp)) {
+    case ppp::PtyBacklog::Verdict::kTooLong: ++core_.counters().pty_oversize_drops; return;
+    case ppp::PtyBacklog::Verdict::kFull: ++core_.counters().pty_overflow_drops; return;
+    case ppp::PtyBacklog::Verdict::kQueued: break;
   }
-  Bytes framed;
-  ppp::encode_hdlc_frame(a.ppp, ppp::kDefaultAccm, framed);
-  s.pty->queue.push_back(std::move(framed));
   ++core_.counters().pty_frames_out;
-  if (!s.pty->writing) write_pty(s);
+  write_pty(s);
 }
 
 void SessionManager::write_pty(SessionIo& s) {
-  if (!s.pty || s.pty->queue.empty()) return;
-  s.pty->writing = true;
-  // One write for everything queued: pppd's tty reads whatever is there, so fewer, larger writes cost less.
-  while (s.pty->queue.size() > 1) {
-    auto second = std::next(s.pty->queue.begin());
-    s.pty->queue.front().insert(s.pty->queue.front().end(), second->begin(), second->end());
-    s.pty->queue.erase(second);
-  }
+  if (!s.pty) return;
+  const Bytes* data = s.pty->backlog.begin_write();
+  if (!data) return;
   uint64_t serial = s.serial;
-  asio::async_write(s.pty->master, asio::buffer(s.pty->queue.front()),
-                    [this, serial](boost::system::error_code ec, size_t) {
-                      auto it = io_by_serial_.find(serial);
-                      if (it == io_by_serial_.end() || !it->second->pty) return;
-                      SessionIo& se = *it->second;
-                      se.pty->writing = false;
-                      if (ec) return;  // pppd closed the tty; its exit ends the session
-                      se.pty->queue.pop_front();
-                      write_pty(se);
-                    });
+  asio::async_write(s.pty->master, asio::buffer(*data), [this, serial](boost::system::error_code ec, size_t) {
+    auto it = io_by_serial_.find(serial);
+    if (it == io_by_serial_.end() || !it->second->pty) return;
+    SessionIo& se = *it->second;
+    se.pty->backlog.done_writing();
+    if (ec) return;  // pppd closed the tty; its exit ends the session
+    write_pty(se);
+  });
 }
 
 void SessionManager::read_pty(uint64_t serial) {

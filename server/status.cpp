@@ -173,6 +173,7 @@ void ppp_counter_fields(V& v, S& c) {
   v("pty_frames_in", c.pty_frames_in);
   v("pty_frames_out", c.pty_frames_out);
   v("pty_overflow_drops", c.pty_overflow_drops);
+  v("pty_oversize_drops", c.pty_oversize_drops);
   v("hdlc_bad_fcs", c.hdlc.bad_fcs);
   v("hdlc_too_short", c.hdlc.too_short);
   v("hdlc_too_long", c.hdlc.too_long);

@@ -81,6 +81,7 @@ struct PppCounters {
   uint64_t report_errors = 0;      // unparsable plugin lines
   uint64_t pty_frames_in = 0, pty_frames_out = 0;  // userspace data path
   uint64_t pty_overflow_drops = 0;  // frames dropped because pppd did not read its pty fast enough
+  uint64_t pty_oversize_drops = 0;  // frames from the peer longer than a PPP frame can be
   ppp::HdlcDecoderStats hdlc;       // decode drops, summed over sessions
 };
 

@@ -154,6 +154,8 @@ class Sessions {
   // One view per session; interface counters of sessions that are up are left to the adapter (sysfs).
   std::vector<SessionView> views(std::chrono::system_clock::time_point wall_now, TimePoint now) const;
   std::vector<int> running_pids() const;
+  // The [ppp] settings new sessions start with.
+  const PppSection& ppp_settings() const { return config_.ppp; }
   size_t session_count() const { return sessions_.size(); }
   size_t running_pppd() const { return by_pid_.size(); }
   const PppCounters& counters() const { return counters_; }

@@ -43,6 +43,8 @@ StatusSnapshot every_field_set() {
   p.counters = PppCounters{.sessions_started = 101, .sessions_refused = 102, .pppd_exits = 103, .pppd_killed = 41,
                            .auth_failures = 104, .report_errors = 105, .pty_frames_in = 106, .pty_frames_out = 107,
                            .pty_overflow_drops = 108, .hdlc = {}};
+  p.counters.sessions_over_limit = 113;
+  p.counters.pty_oversize_drops = 114;
   p.counters.hdlc.bad_fcs = 109;
   p.counters.hdlc.too_short = 110;
   p.counters.hdlc.too_long = 111;
@@ -84,7 +86,7 @@ TEST(StatusCliContract, EveryFieldTheDaemonSendsReachesTheStatusTables) {
            "sessions_started=101", "sessions_refused=102", "pppd_exits=103", "pppd_killed=41",   // counters
            "auth_failures=104", "report_errors=105", "pty_frames_in=106", "pty_frames_out=107",  //
            "pty_overflow_drops=108", "hdlc_bad_fcs=109", "hdlc_too_short=110", "hdlc_too_long=111",
-           "hdlc_aborted=112",
+           "hdlc_aborted=112", "sessions_over_limit=113", "pty_oversize_drops=114",
            "4321", "8765", "WIN-HOST", "established", "17",                                      // tunnels
            "alice", "10.99.0.77", "ppp-l2tp5", "2026-12-01T18:00:00Z", "3.0M", "5.0K", "esp+nat-t",  // sessions
            "not_admitted=23",                                                                    // drops
