@@ -38,6 +38,8 @@ L2tpView l2tp_view(const l2tp::Endpoint& ep) {
   }
   for (const auto& [k, n] : ep.drops()) v.drops[k] = n;
   v.stats = ep.stats();
+  v.retransmissions = v.stats.retransmissions_of_gone_tunnels;
+  for (const auto& t : v.tunnels) v.retransmissions += t.control.retransmissions;
   return v;
 }
 
@@ -132,6 +134,7 @@ void l2tp_fields(V& v, S& l) {
     w("control", l.stats.control);
     w("data", l.stats.data);
     w("tunnels_created", l.stats.tunnels_created);
+    w("retransmissions", l.retransmissions);
   });
 }
 
@@ -517,11 +520,9 @@ std::string prometheus_label(const std::string& v) {
 std::string to_metrics(const StatusSnapshot& s) {
   std::ostringstream o;
   std::map<std::string, uint64_t> tunnels_by_state, sessions_by_state;
-  uint64_t retrans = 0;
   for (const auto& t : s.l2tp.tunnels) {
     ++tunnels_by_state[std::string(l2tp::to_string(t.state))];
     for (const auto& se : t.sessions) ++sessions_by_state[std::string(l2tp::to_string(se.state))];
-    retrans += t.control.retransmissions;
   }
   o << "# HELP l2tpvpn_tunnels L2TP tunnels by state.\n# TYPE l2tpvpn_tunnels gauge\n";
   for (const auto& [k, v] : tunnels_by_state) o << "l2tpvpn_tunnels{state=\"" << k << "\"} " << v << "\n";
@@ -534,9 +535,9 @@ std::string to_metrics(const StatusSnapshot& s) {
        "# TYPE l2tpvpn_l2tp_drops_total counter\n";
   for (const auto& [k, v] : s.l2tp.drops)
     o << "l2tpvpn_l2tp_drops_total{reason=\"" << prometheus_label(display_escape(k)) << "\"} " << v << "\n";
-  o << "# HELP l2tpvpn_l2tp_retransmissions_total Control messages retransmitted (live tunnels).\n"
+  o << "# HELP l2tpvpn_l2tp_retransmissions_total Control messages retransmitted since start.\n"
        "# TYPE l2tpvpn_l2tp_retransmissions_total counter\n";
-  o << "l2tpvpn_l2tp_retransmissions_total " << retrans << "\n";
+  o << "l2tpvpn_l2tp_retransmissions_total " << s.l2tp.retransmissions << "\n";
   if (s.ppp) {
     std::map<SessionPhase, uint64_t> by_phase;
     for (const auto& se : s.sessions) ++by_phase[se.state];

@@ -48,6 +48,7 @@ struct L2tpView {
   std::vector<TunnelView> tunnels;
   std::map<std::string, uint64_t> drops;  // reason -> count
   l2tp::EndpointStats stats;
+  uint64_t retransmissions = 0;  // since start: the tunnels' now and those of tunnels already gone
 };
 
 // One installed transport SA for udp/1701, as charon reports it.

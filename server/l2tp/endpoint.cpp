@@ -313,10 +313,12 @@ void Endpoint::forget_idle_buckets(TimePoint now) {
 
 void Endpoint::reap() {
   for (auto it = tunnels_.begin(); it != tunnels_.end();) {
-    if (it->second->state() == TunnelState::kDead)
+    if (it->second->state() == TunnelState::kDead) {
+      stats_.retransmissions_of_gone_tunnels += it->second->channel_stats().retransmissions;
       it = tunnels_.erase(it);
-    else
+    } else {
       ++it;
+    }
   }
 }
 

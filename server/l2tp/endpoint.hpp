@@ -26,6 +26,7 @@ struct EndpointStats {
   uint64_t data = 0;
   uint64_t tunnels_created = 0;
   uint64_t sessions_established = 0;
+  uint64_t retransmissions_of_gone_tunnels = 0;  // what reaped tunnels' channels had retransmitted
 };
 
 class Endpoint {

@@ -491,6 +491,9 @@ TEST(Endpoint, DeadPeerTearsTunnelDownAfterRetries) {
   auto down = only<TunnelDown>(p.lac_events);
   ASSERT_EQ(down.size(), 1u);
   EXPECT_EQ(down[0].result.message, "peer not responding");
+  // The dead tunnel is gone; its retransmissions stay counted (a counter never goes down).
+  EXPECT_TRUE(p.lac->tunnels().empty());
+  EXPECT_EQ(p.lac->stats().retransmissions_of_gone_tunnels, p.lac_cfg.channel.max_retransmissions);
 }
 
 // A client that vanishes without a word (its namespace killed, its Wi-Fi gone) loses its tunnel exactly
