@@ -421,6 +421,9 @@ std::vector<ConfigKey> build_table() {
         [](auto& c) -> auto& { return c.ppp.max_unauthenticated_per_peer; }),
     integer("ppp.max_unauthenticated", 1, 65535, R::kNewSessions, "sessions not authenticated yet, all peers",
         [](auto& c) -> auto& { return c.ppp.max_unauthenticated; }),
+    boolean("ppp.end_sessions_of_changed_users", R::kLive,
+        "on a users reload, end the sessions of users removed or given a new password",
+        [](auto& c) -> auto& { return c.ppp.end_sessions_of_changed_users; }),
 
     // [pool]: the pool holds the running sessions' leases, and the firewall masquerades its block.
     text("pool.range", V::kString, R::kRestart, "client addresses: A-B or A/prefix",

@@ -52,6 +52,8 @@ struct PppSection {
   size_t max_sessions_per_peer = 256;
   size_t max_unauthenticated_per_peer = 16;
   size_t max_unauthenticated = 256;  // all peers together
+  // On a users-file reload, end the sessions of users removed or given a new password.
+  bool end_sessions_of_changed_users = true;
 };
 
 struct PoolSection {

@@ -41,7 +41,14 @@ Result<Sessions, ppp::IpPoolError> Sessions::create(SessionsConfig config, const
   auto pool = ppp::IpPool::create(
       ppp::IpPoolConfig{config.pool.range, config.pool.server_address, config.pool.exclude, users.reservations()});
   if (!pool) return unexpected(pool.error());
-  return Sessions(std::move(config), std::move(pool).value());
+  Sessions out(std::move(config), std::move(pool).value());
+  out.remember_passwords(users);
+  return out;
+}
+
+void Sessions::remember_passwords(const ppp::UserStore& users) {
+  passwords_.clear();
+  for (const auto& name : users.names()) passwords_[name] = users.find(name)->password;
 }
 
 Sessions::Sessions(SessionsConfig config, ppp::IpPool pool) : config_(std::move(config)), pool_(std::move(pool)) {}
@@ -427,6 +434,24 @@ Status<ppp::IpPoolError> Sessions::reload_users(const ppp::UserStore& users) {
     }
   }
   pool_ = std::move(pool).value();
+  // A user removed from the file, or given a new password, no longer holds what their session was admitted with.
+  if (config_.ppp.end_sessions_of_changed_users) {
+    for (const auto& [serial, s] : sessions_) {
+      if (!s.l2tp_open || !s.user) continue;
+      const ppp::UserEntry* now_entry = users.find(*s.user);
+      auto before = passwords_.find(*s.user);
+      const char* why = !now_entry ? "user removed"
+                        : (before != passwords_.end() && before->second != now_entry->password) ? "password changed"
+                                                                                                 : nullptr;
+      if (!why) continue;
+      log(log::Level::kInfo, "event=session_ended_by_reload " + label(s.tunnel_id, s.session_id) + " user=\"" +
+                                 display_escape(*s.user) + "\" reason=\"" + why + "\"");
+      CloseSession cdn{s.tunnel_id, s.session_id,
+                       l2tp::ResultCode{l2tp::result::kCdnAdministrative, std::nullopt, why}, std::nullopt};
+      actions_.emplace_back(std::in_place_type<CloseSession>, std::move(cdn));
+    }
+  }
+  remember_passwords(users);
   return {};
 }
 

@@ -19,7 +19,8 @@
 //   SessionDown  the kernel session goes at once; pppd gets SIGHUP (our plugin makes that a hang-up) and SIGKILL
 //                if it still runs stop_timeout later; the address returns to the pool only once pppd is reaped
 //   TunnelDown   the kernel tunnel goes (its sessions were reported down before)
-//   admin        disconnect a user's sessions; users file reloaded (reservations rebuilt, leases kept)
+//   admin        disconnect a user's sessions; users file reloaded (reservations rebuilt, leases kept; sessions of
+//                users removed or given a new password end, unless ppp.end_sessions_of_changed_users is off)
 //
 // Sessions are keyed by a serial number, not by (tunnel, session) ID: the endpoint may reuse an ID while the old
 // session's pppd is still exiting.
@@ -140,7 +141,9 @@ class Sessions {
   // ---- admin ----
   // CDN to every open session authenticated as `user`; returns how many.
   size_t disconnect_user(TimePoint now, const std::string& user);
-  // New user store: the pool's reservations are rebuilt, live sessions keep their addresses.
+  // New user store: the pool's reservations are rebuilt, live sessions keep their addresses. With
+  // ppp.end_sessions_of_changed_users, a session whose user is gone from the store or has a new password gets a
+  // CDN (result 3, administrative).
   Status<ppp::IpPoolError> reload_users(const ppp::UserStore& users);
   // New [ppp] settings: they apply to sessions started from now on.
   void update_ppp(const PppSection& ppp, const std::string& users_file);
@@ -206,6 +209,7 @@ class Sessions {
   // Adds (+1) or removes (-1) a session in the per-peer accounting.
   void account(const Session& s, int sign);
   void account_authenticated(const Session& s);
+  void remember_passwords(const ppp::UserStore& users);
   // Sets or clears a session's SIGKILL deadline, kept in kill_deadlines_ as well.
   void set_kill_at(Session& s, std::optional<TimePoint> at);
   Session* find(uint64_t serial);
@@ -226,6 +230,7 @@ class Sessions {
   // authenticated. An entry goes when its count reaches zero.
   std::map<l2tp::PeerAddress, PeerUsage> by_client_, by_host_;
   size_t unauthenticated_ = 0;
+  std::map<std::string, std::string> passwords_;  // user -> password, as of the last store, to see changes
   uint64_t next_serial_ = 1;
   PppCounters counters_;
   std::vector<Action> actions_;

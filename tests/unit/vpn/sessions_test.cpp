@@ -589,5 +589,42 @@ TEST(Sessions, AccountingReturnsToZero) {
   EXPECT_EQ(f.core->unauthenticated(), 0u);
 }
 
+// A users reload ends the sessions of users removed or given a new password (the default), and only those.
+TEST(Sessions, ReloadEndsSessionsOfRemovedUsersAndChangedPasswords) {
+  for (bool end_them : {true, false}) {
+    Fixture f;
+    f.config.pool.range = "10.99.0.10-10.99.0.60";
+    f.config.ppp.end_sessions_of_changed_users = end_them;
+    for (const char* u : {"alice", "bob", "carol"}) ASSERT_TRUE(f.users.add(ppp::UserEntry{u, "password-1", {}}));
+    f.build();
+    f.tunnel_up(7);
+    uint16_t sid = 1;
+    for (const char* u : {"alice", "bob", "carol"}) {
+      auto [serial, pid] = f.start(7, sid++);
+      f.report(serial, ppp::AuthEvent{u});
+    }
+    ppp::UserStore next;
+    ASSERT_TRUE(next.add(ppp::UserEntry{"alice", "password-1", {}}));  // unchanged
+    ASSERT_TRUE(next.add(ppp::UserEntry{"bob", "password-2", {}}));    // new password; carol removed
+    ASSERT_TRUE(f.core->reload_users(next));
+    auto cdns = only<CloseSession>(f.take());
+    if (!end_them) {
+      EXPECT_TRUE(cdns.empty());
+      continue;
+    }
+    ASSERT_EQ(cdns.size(), 2u);
+    EXPECT_EQ(cdns[0].session_id, 2);
+    EXPECT_EQ(cdns[0].result.message, "password changed");
+    EXPECT_EQ(cdns[1].session_id, 3);
+    EXPECT_EQ(cdns[1].result.message, "user removed");
+    for (const auto& c : cdns) EXPECT_EQ(c.result.result, l2tp::result::kCdnAdministrative);
+    // Once the endpoint has closed them, a second reload of the same store changes nothing.
+    f.session_down(7, 2, false);
+    f.session_down(7, 3, false);
+    ASSERT_TRUE(f.core->reload_users(next));
+    EXPECT_TRUE(only<CloseSession>(f.take()).empty());
+  }
+}
+
 }  // namespace
 }  // namespace l2tpvpn::vpn
