@@ -26,7 +26,11 @@ void secure_random(std::span<uint8_t> out) {
 Daemon::Daemon(DaemonConfig config)
     : config_(std::move(config)),
       endpoint_(config_.l2tp, secure_random,
-                [this](const l2tp::PeerAddress& peer) { return !ipsec_ || ipsec_->admits(peer); }),
+                [this](const l2tp::PeerAddress& peer) {
+                  // ipsec_ exists from start-up on when IPsec is required; before that nobody is admitted.
+                  return vpn::admission(config_.ipsec.required, ipsec_ && ipsec_->link_ready(), peer,
+                                        [this](const l2tp::PeerAddress& p) { return ipsec_->ike_of(p); });
+                }),
       driver_(io_, endpoint_, [this](l2tp::Action& a) { on_event(a); }),
       http_(io_, HttpServerConfig{config_.status_listen, config_.status_port, config_.status_token}),
       control_(io_, config_.control_socket),

@@ -212,9 +212,12 @@ void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& pa
       return;
     }
   }
-  if (admission_ && !admission_(from)) {
-    ++drops_["not_admitted"];
-    return;
+  if (admission_) {
+    switch (admission_(from)) {
+      case Admission::kAdmit: break;
+      case Admission::kRefuse: ++drops_["not_admitted"]; return;
+      case Admission::kNotReady: ++drops_["ipsec_not_ready"]; return;
+    }
   }
   // §4.4.3 tie breaker: we have our own SCCRQ outstanding to this peer, and both carry a tie breaker.
   if (m->tie_breaker) {
