@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/display.hpp"
+#include "server/config_file.hpp"
 #include "server/kernel/pppol2tp_data_plane.hpp"
 #include "server/log.hpp"
 #include "server/status.hpp"
