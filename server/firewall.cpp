@@ -138,6 +138,32 @@ bool parse_firewall_backend(std::string_view name, FirewallBackend& out) {
   return false;
 }
 
+Result<FirewallBackend, FirewallPlanError> choose_firewall_backend(std::string_view configured,
+                                                                   const FirewallProbe& probe, bool ipsec_required) {
+  if (configured != "auto") {
+    FirewallBackend b{};
+    if (!parse_firewall_backend(configured, b))
+      return unexpected(FirewallPlanError{"backend", "unknown backend '" + std::string(configured) + "'"});
+    return b;
+  }
+  const std::pair<FirewallBackend, ToolProbe> order[] = {{FirewallBackend::kNft, probe.nft},
+                                                         {FirewallBackend::kIptablesNft, probe.iptables_nft},
+                                                         {FirewallBackend::kIptablesLegacy, probe.iptables_legacy}};
+  for (const auto& [backend, found] : order)
+    if (found == ToolProbe::kWorks) return backend;
+  if (!ipsec_required) return FirewallBackend::kNone;
+  std::string tools;
+  for (const auto& [backend, found] : order) {
+    tools += tools.empty() ? "" : ", ";
+    tools += std::string(to_string(backend)) + ": " +
+             (found == ToolProbe::kMissing ? "not found on PATH" : "found, but listing its rules failed");
+  }
+  return unexpected(FirewallPlanError{
+      "backend", "no working backend found (" + tools +
+                     "), and [ipsec] required = yes needs one to keep plaintext L2TP out: install nftables or "
+                     "iptables, or set [firewall] manage = false if a firewall of your own does it"});
+}
+
 Result<FirewallPlan, FirewallPlanError> build_plan(FirewallBackend backend, const FirewallConfig& c) {
   if (!valid_cidr(c.pool_cidr))
     return unexpected(FirewallPlanError{"pool_cidr", "not an IPv4 CIDR: '" + c.pool_cidr + "'"});

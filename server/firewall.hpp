@@ -14,7 +14,9 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -53,6 +55,28 @@ struct FirewallPlanError {
   std::string message;
   std::string to_string() const { return field + ": " + message; }
 };
+
+// What probing found for one backend's tool (server/firewall_manager probes; the choice below is pure).
+enum class ToolProbe : uint8_t {
+  kMissing,  // not on PATH
+  kFailed,   // on PATH, but listing the rules failed (no kernel support, no permission)
+  kWorks,
+};
+struct FirewallProbe {
+  ToolProbe nft = ToolProbe::kMissing;
+  ToolProbe iptables_nft = ToolProbe::kMissing;
+  ToolProbe iptables_legacy = ToolProbe::kMissing;
+};
+
+// The backend start-up uses, from `[firewall] backend` (`configured`: "auto", "none" or a backend name), what
+// probing found (read only for "auto") and `[ipsec] required`. "auto" takes the first tool that works, in the
+// order nft, iptables-nft, iptables-legacy. kNone means no rules are installed: "none" (a firewall of the
+// administrator's own), or "auto" finding nothing while IPsec is not required (the caller warns). Errors
+// (field "backend"): "auto" finding nothing while IPsec is required — only the firewall keeps plaintext udp/1701
+// off the host, so start-up must stop; the message names each tool and what is wrong with it — and an unknown
+// backend name.
+Result<FirewallBackend, FirewallPlanError> choose_firewall_backend(std::string_view configured,
+                                                                   const FirewallProbe& probe, bool ipsec_required);
 
 // Validates the config (CIDR, interface name) and builds the plan.
 Result<FirewallPlan, FirewallPlanError> build_plan(FirewallBackend backend, const FirewallConfig& config);

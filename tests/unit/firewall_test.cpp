@@ -73,6 +73,48 @@ TEST(Firewall, RejectsBadValues) {
   EXPECT_NE(p.error().message.find("eth0; rm"), std::string::npos);
 }
 
+TEST(FirewallChoice, AutoTakesTheFirstWorkingToolInOrder) {
+  FirewallProbe p;
+  p.nft = ToolProbe::kFailed;
+  p.iptables_nft = ToolProbe::kWorks;
+  p.iptables_legacy = ToolProbe::kWorks;
+  EXPECT_EQ(choose_firewall_backend("auto", p, true).value(), FirewallBackend::kIptablesNft);
+  p.nft = ToolProbe::kWorks;
+  EXPECT_EQ(choose_firewall_backend("auto", p, true).value(), FirewallBackend::kNft);
+  FirewallProbe legacy_only;
+  legacy_only.iptables_legacy = ToolProbe::kWorks;
+  EXPECT_EQ(choose_firewall_backend("auto", legacy_only, false).value(), FirewallBackend::kIptablesLegacy);
+}
+
+TEST(FirewallChoice, AutoWithoutAnyToolStopsStartUpWhenIpsecIsRequired) {
+  FirewallProbe none;  // nothing on PATH
+  none.iptables_legacy = ToolProbe::kFailed;
+  auto c = choose_firewall_backend("auto", none, true);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().field, "backend");
+  EXPECT_EQ(c.error().message,
+            "no working backend found (nft: not found on PATH, iptables-nft: not found on PATH, iptables-legacy: "
+            "found, but listing its rules failed), and [ipsec] required = yes needs one to keep plaintext L2TP out: "
+            "install nftables or iptables, or set [firewall] manage = false if a firewall of your own does it");
+}
+
+TEST(FirewallChoice, AutoWithoutAnyToolRunsWithoutRulesWhenIpsecIsNotRequired) {
+  auto c = choose_firewall_backend("auto", FirewallProbe{}, false);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c, FirewallBackend::kNone);
+}
+
+TEST(FirewallChoice, AnExplicitBackendIsTakenAsConfigured) {
+  // The probe is not consulted: a missing tool then fails at install, naming it.
+  EXPECT_EQ(choose_firewall_backend("nft", FirewallProbe{}, true).value(), FirewallBackend::kNft);
+  EXPECT_EQ(choose_firewall_backend("iptables-legacy", FirewallProbe{}, true).value(), FirewallBackend::kIptablesLegacy);
+  // `none`: the administrator's own firewall, also with IPsec required.
+  EXPECT_EQ(choose_firewall_backend("none", FirewallProbe{}, true).value(), FirewallBackend::kNone);
+  auto bad = choose_firewall_backend("ipchains", FirewallProbe{}, true);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "backend");
+}
+
 TEST(Firewall, BackendNames) {
   FirewallBackend b{};
   EXPECT_TRUE(parse_firewall_backend("iptables-legacy", b));
