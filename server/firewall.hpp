@@ -7,6 +7,9 @@
 //
 //   input:   udp/500, udp/4500, ESP accepted; udp/1701 accepted only when it arrived through IPsec (policy
 //            match / meta secpath), every other udp/1701 dropped and counted
+//   output:  UDP from the L2TP port leaves only with an IPsec policy on its route (policy match / rt ipsec);
+//            without one (e.g. charon died and its SAs and policies were purged while kernel tunnels still
+//            send) it is dropped and counted, so plaintext L2TP/PPP never reaches the wire
 //   forward: client pool <-> WAN (replies only inbound), optional client-to-client
 //   nat:     client pool masqueraded out of the WAN interface
 //   mangle:  TCP MSS clamped to the path MTU on forwarded SYNs (PPP over L2TP over ESP has a small MTU)
@@ -31,7 +34,7 @@ struct FirewallConfig {
   std::string pool_cidr = "10.99.0.0/24";  // client addresses
   std::string wan_interface;               // empty: masquerade out of any interface but ppp*
   uint16_t l2tp_port = 1701;
-  bool require_ipsec = true;               // drop udp/1701 that did not come through IPsec
+  bool require_ipsec = true;               // drop udp/1701 that did not come, or would not leave, through IPsec
   bool open_ike_ports = true;              // accept udp/500, udp/4500 and ESP
   bool masquerade = true;
   bool client_to_client = false;

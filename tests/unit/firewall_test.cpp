@@ -27,9 +27,25 @@ TEST(Firewall, IptablesPlanHasThePolicyMatchAndDrop) {
   EXPECT_TRUE(contains(s, "--clamp-mss-to-pmtu"));
   // The ACCEPT for IPsec traffic must come before the DROP.
   EXPECT_LT(s.find("--pol ipsec"), s.find("--dport 1701 -j DROP"));
-  EXPECT_EQ(p->hooks.size(), 4u);
+  EXPECT_EQ(p->hooks.size(), 5u);
   ASSERT_EQ(p->remove.size(), 3u);
   EXPECT_TRUE(contains(p->remove[0].second, "-X L2TPVPN-INPUT"));
+}
+
+TEST(Firewall, IptablesPlanDropsL2tpLeavingWithoutIpsec) {
+  FirewallConfig c;
+  c.l2tp_port = 1702;
+  auto p = build_plan(FirewallBackend::kIptablesNft, c);
+  ASSERT_TRUE(p);
+  std::string s = all_text(*p);
+  EXPECT_TRUE(contains(s, ":L2TPVPN-OUTPUT - [0:0]\n"));
+  EXPECT_TRUE(contains(s, "-A L2TPVPN-OUTPUT -p udp --sport 1702 -m policy --dir out --pol none -j DROP\n"));
+  bool hooked = false;
+  for (const auto& [table, args] : p->hooks)
+    if (table == "filter" && args == std::vector<std::string>{"OUTPUT", "-j", "L2TPVPN-OUTPUT"}) hooked = true;
+  EXPECT_TRUE(hooked);
+  ASSERT_FALSE(p->remove.empty());
+  EXPECT_TRUE(contains(p->remove[0].second, "-X L2TPVPN-OUTPUT"));
 }
 
 TEST(Firewall, NftPlanIsOneIdempotentTable) {
@@ -41,6 +57,8 @@ TEST(Firewall, NftPlanIsOneIdempotentTable) {
   EXPECT_EQ(s.rfind("add table ip l2tpvpn\ndelete table ip l2tpvpn\n", 0), 0u);
   EXPECT_TRUE(contains(s, "udp dport 1701 meta secpath exists counter accept"));
   EXPECT_TRUE(contains(s, "udp dport 1701 counter drop"));
+  EXPECT_TRUE(contains(s, "  chain output {\n    type filter hook output priority filter; policy accept;\n"
+                          "    udp sport 1701 rt ipsec missing counter drop\n  }\n"));
   EXPECT_TRUE(contains(s, "masquerade"));
   EXPECT_TRUE(p->hooks.empty());
 }
@@ -56,7 +74,12 @@ TEST(Firewall, OptionsTurnRulesOff) {
   EXPECT_FALSE(contains(s, "MASQUERADE"));
   EXPECT_FALSE(contains(s, "TCPMSS"));
   EXPECT_FALSE(contains(s, "DROP"));
-  EXPECT_EQ(p->hooks.size(), 2u);
+  EXPECT_FALSE(contains(s, "--sport"));
+  EXPECT_EQ(p->hooks.size(), 3u);  // the chains stay hooked (and removed on stop), empty
+  auto n = build_plan(FirewallBackend::kNft, c);
+  ASSERT_TRUE(n);
+  EXPECT_FALSE(contains(n->install[0].second, "hook output"));
+  EXPECT_FALSE(contains(n->install[0].second, "drop"));
 }
 
 TEST(Firewall, RejectsBadValues) {
