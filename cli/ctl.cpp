@@ -11,6 +11,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "server/config_file.hpp"
 
 namespace l2tpvpn::cli {
 

@@ -8,7 +8,6 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <type_traits>
@@ -109,6 +108,12 @@ std::optional<bool> parse_bool(std::string_view v) {
 
 using Message = std::optional<std::string>;                // a ConfigError's message, or nothing
 using Check = std::function<Message(const std::string&)>;  // validates one value (or one list item)
+
+// Marks a key whose value is a secret (ConfigKey::secret).
+ConfigKey secret(ConfigKey k) {
+  k.secret = true;
+  return k;
+}
 
 ConfigKey make_key(std::string_view key, ValueType type, ReloadClass reload, std::string_view doc) {
   ConfigKey k;
@@ -314,12 +319,12 @@ std::vector<ConfigKey> build_table() {
     text("l2tp.host_name", V::kString, R::kNewSessions, "Host Name AVP we send",
         [](auto& c) -> auto& { return c.l2tp.host_name; },
         [](const std::string& s) { return length_between(s, 1, 255); }),
-    text("l2tp.secret", V::kString, R::kNewSessions, "tunnel secret (RFC 2661 §5.1.1); empty: none",
+    secret(text("l2tp.secret", V::kString, R::kNewSessions, "tunnel secret (RFC 2661 §5.1.1); empty: none",
         [](auto& c) -> auto& { return c.l2tp.secret; },
         [](const std::string& s) -> Message {
           if (s.size() > 255) return "longer than 255 characters";
           return std::nullopt;
-        }),
+        })),
     boolean("l2tp.require_tunnel_auth", R::kNewSessions, "with a secret: challenge every peer",
         [](auto& c) -> auto& { return c.l2tp.require_authentication; }),
     boolean("l2tp.hide_avps", R::kNewSessions, "send session AVPs hidden (RFC 2661 §4.3); needs l2tp.secret",
@@ -354,8 +359,8 @@ std::vector<ConfigKey> build_table() {
         [](auto& c) -> auto& { return c.status_listen; }),
     integer("status.port", 1, 65535, R::kRestart, "TCP port of the status endpoint",
         [](auto& c) -> auto& { return c.status_port; }),
-    text("status.token", V::kString, R::kLive, "bearer token every request must carry; empty: none",
-        [](auto& c) -> auto& { return c.status_token; }),
+    secret(text("status.token", V::kString, R::kLive, "bearer token every request must carry; empty: none",
+        [](auto& c) -> auto& { return c.status_token; })),
 
     path("control.socket", R::kRestart, "l2tpvpnctl's unix socket (mode 0600)",
         [](auto& c) -> auto& { return c.control_socket; }, 107),
@@ -450,9 +455,9 @@ std::vector<ConfigKey> build_table() {
         [](auto& c) -> auto& { return c.ipsec.ike_port; }),
     integer("ipsec.nat_t_port", 1, 65535, R::kRestart, "NAT-T port of the embedded charon",
         [](auto& c) -> auto& { return c.ipsec.nat_t_port; }),
-    text("ipsec.psk", V::kString, R::kNewSessions, "pre-shared key (8 to 255 characters); empty: psk_file",
+    secret(text("ipsec.psk", V::kString, R::kNewSessions, "pre-shared key (8 to 255 characters); empty: psk_file",
         [](auto& c) -> auto& { return c.ipsec.psk; },
-        [](const std::string& s) -> Message { return s.empty() ? std::nullopt : length_between(s, 8, 255); }),
+        [](const std::string& s) -> Message { return s.empty() ? std::nullopt : length_between(s, 8, 255); })),
     path("ipsec.psk_file", R::kNewSessions, "root-only file holding the pre-shared key",
         [](auto& c) -> auto& { return c.ipsec.psk_file; }, 0, true),
     boolean("ipsec.legacy", R::kNewSessions, "accept MODP1024 and 3DES (old clients)",
@@ -683,10 +688,17 @@ const char* to_string(CharonMode m) {
   return "?";
 }
 
-Result<DaemonConfig, ConfigError> load_config_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return unexpected(ConfigError{path, 0, "", "cannot open file"});
-  return parse_config(in, path);
+std::vector<std::string_view> inline_secret_keys(const DaemonConfig& config) {
+  std::vector<std::string_view> out;
+  for (const auto& k : config_keys())
+    if (k.secret && !k.get(config).empty()) out.push_back(k.key);
+  return out;
+}
+
+int config_key_line(const std::string& text, std::string_view key) {
+  auto lines = index_lines(text);
+  auto it = lines.find(std::string(key));
+  return it == lines.end() || it->second.empty() ? 0 : it->second.front();
 }
 
 }  // namespace l2tpvpn

@@ -150,6 +150,9 @@ struct ConfigKey {
   // Reads the value text into `out`. Errors: the message of the ConfigError (the caller adds file, line, key).
   std::function<std::optional<std::string>(std::string_view text, DaemonConfig& out)> set;
   std::function<std::string(const DaemonConfig&)> get;
+  // The value is a secret (ipsec.psk, l2tp.secret, status.token): a file that sets it inline must be private
+  // (server/config_file).
+  bool secret = false;
 
   std::string default_text() const;  // get(DaemonConfig{})
 };
@@ -177,8 +180,12 @@ struct ReloadPlan {
 };
 ReloadPlan plan_reload(const DaemonConfig& running, const DaemonConfig& fresh);
 
-// Parses a configuration text. `name` is used in error messages.
+// Parses a configuration text. `name` is used in error messages. (Reading the file: server/config_file.)
 Result<DaemonConfig, ConfigError> parse_config(std::istream& in, const std::string& name);
-Result<DaemonConfig, ConfigError> load_config_file(const std::string& path);
+
+// The secret keys (ConfigKey::secret) `config` sets to a non-empty value, in table order.
+std::vector<std::string_view> inline_secret_keys(const DaemonConfig& config);
+// The line of `text` that sets `key` ("section.name") first; 0 if none does.
+int config_key_line(const std::string& text, std::string_view key);
 
 }  // namespace l2tpvpn

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/display.hpp"
+#include "server/config_file.hpp"
 #include "server/kernel/pppol2tp_data_plane.hpp"
 #include "server/log.hpp"
 #include "server/status.hpp"
@@ -26,7 +27,11 @@ void secure_random(std::span<uint8_t> out) {
 Daemon::Daemon(DaemonConfig config)
     : config_(std::move(config)),
       endpoint_(config_.l2tp, secure_random,
-                [this](const l2tp::PeerAddress& peer) { return !ipsec_ || ipsec_->admits(peer); }),
+                [this](const l2tp::PeerAddress& peer) {
+                  // ipsec_ exists from start-up on when IPsec is required; before that nobody is admitted.
+                  return vpn::admission(config_.ipsec.required, ipsec_ && ipsec_->link_ready(), peer,
+                                        [this](const l2tp::PeerAddress& p) { return ipsec_->ike_of(p); });
+                }),
       driver_(io_, endpoint_, [this](l2tp::Action& a) { on_event(a); }),
       http_(io_, HttpServerConfig{config_.status_listen, config_.status_port, config_.status_token}),
       control_(io_, config_.control_socket),
@@ -75,21 +80,16 @@ Status<SetupError> Daemon::setup_sessions() {
 
 Status<SetupError> Daemon::setup_firewall() {
   if (!config_.firewall.manage) return {};
-  FirewallBackend backend = FirewallBackend::kNone;
-  if (config_.firewall.backend == "auto")
-    backend = detect_firewall_backend();
-  else
-    parse_firewall_backend(config_.firewall.backend, backend);
+  // RFC 3193's promise is that L2TP never crosses the network unencrypted. Admission drops a plaintext SCCRQ,
+  // but only the firewall keeps plaintext udp/1701 off the host both ways: with IPsec required, auto finding no
+  // tool stops start-up (`backend = none` or `manage = false` say the administrator's own firewall does it).
+  const bool automatic = config_.firewall.backend == "auto";
+  auto chosen = choose_firewall_backend(config_.firewall.backend, automatic ? probe_firewall_tools() : FirewallProbe{},
+                                        config_.ipsec.required);
+  if (!chosen) return unexpected(SetupError{SetupPart::kFirewall, 0, config_.path + ": firewall: " + chosen.error().message});
+  const FirewallBackend backend = *chosen;
   if (backend == FirewallBackend::kNone) {
-    // RFC 3193's promise is that L2TP never crosses the network unencrypted. Admission drops a plaintext SCCRQ,
-    // but only the firewall keeps plaintext udp/1701 away entirely: when auto finds no tool, refuse rather than
-    // run open (`backend = none` or `manage = false` say the administrator's own firewall does it).
-    if (config_.ipsec.required && config_.firewall.backend == "auto") {
-      return unexpected(SetupError{SetupPart::kFirewall, 0, config_.path + ": firewall: no working backend found (nft, iptables-nft, iptables-legacy), and " +
-              "[ipsec] required = yes needs one to keep plaintext L2TP out: install nftables or iptables, or set " +
-              "[firewall] manage = false if a firewall of your own does it"});
-    }
-    log::warn("event=firewall_skipped reason=\"no working backend (iptables-legacy, iptables-nft, nft)\"");
+    if (automatic) log::warn("event=firewall_skipped reason=\"no working backend (nft, iptables-nft, iptables-legacy)\"");
     return {};
   }
   FirewallConfig fc;

@@ -9,6 +9,7 @@ namespace {
 
 constexpr const char* kInput = "L2TPVPN-INPUT";
 constexpr const char* kForward = "L2TPVPN-FORWARD";
+constexpr const char* kOutput = "L2TPVPN-OUTPUT";
 constexpr const char* kPost = "L2TPVPN-POSTROUTING";
 constexpr const char* kMangle = "L2TPVPN-MSS";
 
@@ -32,8 +33,8 @@ bool valid_ifname(const std::string& n) {
 std::string iptables_filter(const FirewallConfig& c) {
   std::ostringstream o;
   const std::string port = std::to_string(c.l2tp_port);
-  o << "*filter\n:" << kInput << " - [0:0]\n:" << kForward << " - [0:0]\n";
-  o << "-F " << kInput << "\n-F " << kForward << "\n";
+  o << "*filter\n:" << kInput << " - [0:0]\n:" << kForward << " - [0:0]\n:" << kOutput << " - [0:0]\n";
+  o << "-F " << kInput << "\n-F " << kForward << "\n-F " << kOutput << "\n";
   if (c.open_ike_ports) {
     o << "-A " << kInput << " -p udp --dport 500 -j ACCEPT\n";
     o << "-A " << kInput << " -p udp --dport 4500 -j ACCEPT\n";
@@ -42,6 +43,11 @@ std::string iptables_filter(const FirewallConfig& c) {
   if (c.require_ipsec) {
     o << "-A " << kInput << " -p udp --dport " << port << " -m policy --dir in --pol ipsec --proto esp -j ACCEPT\n";
     o << "-A " << kInput << " -p udp --dport " << port << " -j DROP\n";
+    // Outbound: our L2TP leaves only inside ESP. Per-peer transport policies protect it while charon's SAs
+    // exist; when they vanish (charon killed, its SAs and policies purged) a live kernel tunnel would go on
+    // sending PPP as plain UDP from the L2TP port. The route of a packet charon protects carries an xfrm
+    // bundle (policy match "out"): without one, it is dropped.
+    o << "-A " << kOutput << " -p udp --sport " << port << " -m policy --dir out --pol none -j DROP\n";
   } else {
     o << "-A " << kInput << " -p udp --dport " << port << " -j ACCEPT\n";
   }
@@ -97,6 +103,11 @@ std::string nft_script(const FirewallConfig& c) {
     o << "    udp dport " << port << " counter drop\n";
   }
   o << "  }\n";
+  if (c.require_ipsec) {
+    // Outbound L2TP only inside ESP (see iptables_filter): `rt ipsec missing` is a route without an xfrm bundle.
+    o << "  chain output {\n    type filter hook output priority filter; policy accept;\n";
+    o << "    udp sport " << port << " rt ipsec missing counter drop\n  }\n";
+  }
   o << "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
   o << "    iifname \"ppp*\" " << wan_out << " ip saddr " << c.pool_cidr << " accept\n";
   o << "    " << wan_in << " oifname \"ppp*\" ip daddr " << c.pool_cidr << " ct state established,related accept\n";
@@ -138,6 +149,32 @@ bool parse_firewall_backend(std::string_view name, FirewallBackend& out) {
   return false;
 }
 
+Result<FirewallBackend, FirewallPlanError> choose_firewall_backend(std::string_view configured,
+                                                                   const FirewallProbe& probe, bool ipsec_required) {
+  if (configured != "auto") {
+    FirewallBackend b{};
+    if (!parse_firewall_backend(configured, b))
+      return unexpected(FirewallPlanError{"backend", "unknown backend '" + std::string(configured) + "'"});
+    return b;
+  }
+  const std::pair<FirewallBackend, ToolProbe> order[] = {{FirewallBackend::kNft, probe.nft},
+                                                         {FirewallBackend::kIptablesNft, probe.iptables_nft},
+                                                         {FirewallBackend::kIptablesLegacy, probe.iptables_legacy}};
+  for (const auto& [backend, found] : order)
+    if (found == ToolProbe::kWorks) return backend;
+  if (!ipsec_required) return FirewallBackend::kNone;
+  std::string tools;
+  for (const auto& [backend, found] : order) {
+    tools += tools.empty() ? "" : ", ";
+    tools += std::string(to_string(backend)) + ": " +
+             (found == ToolProbe::kMissing ? "not found on PATH" : "found, but listing its rules failed");
+  }
+  return unexpected(FirewallPlanError{
+      "backend", "no working backend found (" + tools +
+                     "), and [ipsec] required = yes needs one to keep plaintext L2TP out: install nftables or "
+                     "iptables, or set [firewall] manage = false if a firewall of your own does it"});
+}
+
 Result<FirewallPlan, FirewallPlanError> build_plan(FirewallBackend backend, const FirewallConfig& c) {
   if (!valid_cidr(c.pool_cidr))
     return unexpected(FirewallPlanError{"pool_cidr", "not an IPv4 CIDR: '" + c.pool_cidr + "'"});
@@ -157,6 +194,7 @@ Result<FirewallPlan, FirewallPlanError> build_plan(FirewallBackend backend, cons
       p.install.emplace_back("filter", iptables_filter(c));
       p.hooks.push_back({"filter", {"INPUT", "-j", kInput}});
       p.hooks.push_back({"filter", {"FORWARD", "-j", kForward}});
+      p.hooks.push_back({"filter", {"OUTPUT", "-j", kOutput}});
       if (c.masquerade) {
         p.install.emplace_back("nat", iptables_nat(c));
         p.hooks.push_back({"nat", {"POSTROUTING", "-j", kPost}});
@@ -165,7 +203,7 @@ Result<FirewallPlan, FirewallPlanError> build_plan(FirewallBackend backend, cons
         p.install.emplace_back("mangle", iptables_mangle(c));
         p.hooks.push_back({"mangle", {"FORWARD", "-j", kMangle}});
       }
-      p.remove.emplace_back("filter", iptables_remove("filter", {kInput, kForward}));
+      p.remove.emplace_back("filter", iptables_remove("filter", {kInput, kForward, kOutput}));
       if (c.masquerade) p.remove.emplace_back("nat", iptables_remove("nat", {kPost}));
       if (c.clamp_mss) p.remove.emplace_back("mangle", iptables_remove("mangle", {kMangle}));
       break;

@@ -7,6 +7,9 @@
 //
 //   input:   udp/500, udp/4500, ESP accepted; udp/1701 accepted only when it arrived through IPsec (policy
 //            match / meta secpath), every other udp/1701 dropped and counted
+//   output:  UDP from the L2TP port leaves only with an IPsec policy on its route (policy match / rt ipsec);
+//            without one (e.g. charon died and its SAs and policies were purged while kernel tunnels still
+//            send) it is dropped and counted, so plaintext L2TP/PPP never reaches the wire
 //   forward: client pool <-> WAN (replies only inbound), optional client-to-client
 //   nat:     client pool masqueraded out of the WAN interface
 //   mangle:  TCP MSS clamped to the path MTU on forwarded SYNs (PPP over L2TP over ESP has a small MTU)
@@ -14,7 +17,9 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -29,7 +34,7 @@ struct FirewallConfig {
   std::string pool_cidr = "10.99.0.0/24";  // client addresses
   std::string wan_interface;               // empty: masquerade out of any interface but ppp*
   uint16_t l2tp_port = 1701;
-  bool require_ipsec = true;               // drop udp/1701 that did not come through IPsec
+  bool require_ipsec = true;               // drop udp/1701 that did not come, or would not leave, through IPsec
   bool open_ike_ports = true;              // accept udp/500, udp/4500 and ESP
   bool masquerade = true;
   bool client_to_client = false;
@@ -53,6 +58,28 @@ struct FirewallPlanError {
   std::string message;
   std::string to_string() const { return field + ": " + message; }
 };
+
+// What probing found for one backend's tool (server/firewall_manager probes; the choice below is pure).
+enum class ToolProbe : uint8_t {
+  kMissing,  // not on PATH
+  kFailed,   // on PATH, but listing the rules failed (no kernel support, no permission)
+  kWorks,
+};
+struct FirewallProbe {
+  ToolProbe nft = ToolProbe::kMissing;
+  ToolProbe iptables_nft = ToolProbe::kMissing;
+  ToolProbe iptables_legacy = ToolProbe::kMissing;
+};
+
+// The backend start-up uses, from `[firewall] backend` (`configured`: "auto", "none" or a backend name), what
+// probing found (read only for "auto") and `[ipsec] required`. "auto" takes the first tool that works, in the
+// order nft, iptables-nft, iptables-legacy. kNone means no rules are installed: "none" (a firewall of the
+// administrator's own), or "auto" finding nothing while IPsec is not required (the caller warns). Errors
+// (field "backend"): "auto" finding nothing while IPsec is required — only the firewall keeps plaintext udp/1701
+// off the host, so start-up must stop; the message names each tool and what is wrong with it — and an unknown
+// backend name.
+Result<FirewallBackend, FirewallPlanError> choose_firewall_backend(std::string_view configured,
+                                                                   const FirewallProbe& probe, bool ipsec_required);
 
 // Validates the config (CIDR, interface name) and builds the plan.
 Result<FirewallPlan, FirewallPlanError> build_plan(FirewallBackend backend, const FirewallConfig& config);

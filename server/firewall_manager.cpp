@@ -27,13 +27,21 @@ std::optional<std::string> read_file(const char* path) {
 
 }  // namespace
 
-FirewallBackend detect_firewall_backend() {
-  if (os::have_program("nft") && os::run_process({"nft", "list", "tables"}).exit_code == 0) return FirewallBackend::kNft;
-  if (os::have_program("iptables-nft") && os::run_process({"iptables-nft", "-w", "-L", "INPUT", "-n"}).exit_code == 0)
-    return FirewallBackend::kIptablesNft;
-  if (os::have_program("iptables-legacy") && os::run_process({"iptables-legacy", "-w", "-L", "INPUT", "-n"}).exit_code == 0)
-    return FirewallBackend::kIptablesLegacy;
-  return FirewallBackend::kNone;
+namespace {
+ToolProbe probe_tool(const std::vector<std::string>& list_command) {
+  if (!os::have_program(list_command.front())) return ToolProbe::kMissing;
+  return os::run_process(list_command).exit_code == 0 ? ToolProbe::kWorks : ToolProbe::kFailed;
+}
+}  // namespace
+
+FirewallProbe probe_firewall_tools() {
+  FirewallProbe p;
+  p.nft = probe_tool({"nft", "list", "tables"});
+  if (p.nft == ToolProbe::kWorks) return p;  // auto takes the first that works: the others need no probe
+  p.iptables_nft = probe_tool({"iptables-nft", "-w", "-L", "INPUT", "-n"});
+  if (p.iptables_nft == ToolProbe::kWorks) return p;
+  p.iptables_legacy = probe_tool({"iptables-legacy", "-w", "-L", "INPUT", "-n"});
+  return p;
 }
 
 Status<SetupError> FirewallManager::run_tables(const FirewallPlan& plan, bool install_side) {

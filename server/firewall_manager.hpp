@@ -14,8 +14,8 @@
 
 namespace l2tpvpn {
 
-// Probes which backend works on this kernel. Never kNone unless none does.
-FirewallBackend detect_firewall_backend();
+// Probes each backend's tool: on PATH (os::have_program), and whether it can list the rules on this kernel.
+FirewallProbe probe_firewall_tools();
 
 class FirewallManager {
  public:

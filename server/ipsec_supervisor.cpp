@@ -255,11 +255,6 @@ Status<SetupError> IpsecSupervisor::reload_profile() {
   return {};
 }
 
-bool IpsecSupervisor::admits(const l2tp::PeerAddress& peer) const {
-  if (!config_.ipsec.required) return true;
-  return registry_.find(to_ip(peer), peer.port).has_value();
-}
-
 std::optional<ipsec::SaInfo> IpsecSupervisor::sa_for(const l2tp::PeerAddress& peer) const {
   return registry_.find(to_ip(peer), peer.port);
 }

@@ -6,9 +6,11 @@
 //                   charon of an earlier l2tpvpnd (killed -9) is stopped and replaced, so no stale SA survives.
 //                   The VICI client then connects (retrying with back-off until charon answers), and CharonLink
 //                   loads our IKEv1 profile + PSK and mirrors charon's SAs into the SaRegistry.
-//   admits(peer) -> the endpoint's AdmissionFn: an SCCRQ is answered only when the registry holds an installed
-//                   transport CHILD_SA for udp/1701 with that peer (step 3). Others are dropped and counted
-//                   ("not_admitted"). With ipsec.required = false every peer is admitted.
+//   admission    -> the endpoint's AdmissionFn (vpn::admission): an SCCRQ is answered only when the link is
+//                   ready (link_ready(): the registry mirrors charon's SAs) and the registry holds an installed
+//                   transport CHILD_SA for udp/1701 with that peer (step 3, ike_of). Others are dropped and
+//                   counted ("not_admitted"; "ipsec_not_ready" while the link is down or syncing). With
+//                   ipsec.required = false every peer is admitted.
 //   on_sa_view   -> after every VICI event the daemon is told, and the lifecycle core (server/vpn/coupling)
 //                   decides from the SA view which tunnels lost their SA (closed with StopCCN) and, when a peer's
 //                   last tunnel is gone, which IKE_SA to end (terminate_ike).
@@ -66,7 +68,6 @@ class IpsecSupervisor {
   // load-shared replace ours; established SAs stay). Errors: the profile's (nothing is changed then).
   Status<SetupError> reload_profile();
 
-  bool admits(const l2tp::PeerAddress& peer) const;
   // The SA a tunnel/session from `peer` runs in (best match), if any.
   std::optional<ipsec::SaInfo> sa_for(const l2tp::PeerAddress& peer) const;
   // The IKE_SA of the SA that covers `peer`'s L2TP, if any.

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "server/config.hpp"
+#include "server/config_file.hpp"
 #include "server/daemon.hpp"
 #include "server/log.hpp"
 

@@ -25,6 +25,12 @@ inline constexpr size_t kMaxSecretFileSize = 4 * 1024 * 1024;
 // for a file larger than `max_size`.
 Result<std::string, FileError> read_private_file(const std::string& path, size_t max_size = kMaxSecretFileSize);
 
+// The mode and owner rule of read_private_file for a file the caller has open as `fd` (so the file checked is the
+// file read), e.g. a configuration file that must be private only when it holds a secret inline. Errors: "stat"
+// with errno; "permissions" as read_private_file's (not a regular file, group or others have access, owned by
+// someone else).
+Status<FileError> check_private(int fd, const std::string& path);
+
 // The same read without the mode and owner checks (still regular files only, no symlinks, `max_size` capped):
 // for a reader that only needs the text, such as l2tpvpnctl showing the PSK it was configured with.
 Result<std::string, FileError> read_regular_file(const std::string& path, size_t max_size = kMaxSecretFileSize);

@@ -219,9 +219,12 @@ void Endpoint::on_datagram(TimePoint now, const PeerAddress& from, ByteView data
 
 void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& packet) {
   // Admission first: a peer without an SA gets nothing decoded (no AVP parsing, no hidden-AVP MD5), only a count.
-  if (admission_ && !admission_(from)) {
-    ++drops_["not_admitted"];
-    return;
+  if (admission_) {
+    switch (admission_(from)) {
+      case Admission::kAdmit: break;
+      case Admission::kRefuse: ++drops_["not_admitted"]; return;
+      case Admission::kNotReady: ++drops_["ipsec_not_ready"]; return;
+    }
   }
   if (!take_control_token(now, from)) return;
   // Only an SCCRQ may be sent to tunnel 0 (§3.1: the peer does not know our ID yet). Decoding here costs one

@@ -16,9 +16,14 @@
 
 namespace l2tpvpn::l2tp {
 
-// RFC 3193 step 3: decides whether a peer may open a tunnel (the daemon consults the IPsec SA registry).
-// Returning false drops the SCCRQ silently and counts it under "not_admitted".
-using AdmissionFn = std::function<bool(const PeerAddress&)>;
+// RFC 3193 step 3: whether a peer may open a tunnel now (the daemon answers from the IPsec SA view). Anything but
+// kAdmit drops the SCCRQ without a reply and counts it under its reason; the peer's retransmission asks again.
+enum class Admission : uint8_t {
+  kAdmit,
+  kRefuse,    // the peer may not open a tunnel (no transport SA covers it): "not_admitted"
+  kNotReady,  // no answer can be trusted yet (the SA view is not in sync with charon): "ipsec_not_ready"
+};
+using AdmissionFn = std::function<Admission(const PeerAddress&)>;
 
 struct EndpointStats {
   uint64_t datagrams = 0;

@@ -2,6 +2,13 @@
 
 namespace l2tpvpn::vpn {
 
+l2tp::Admission admission(bool ipsec_required, bool view_in_sync, const l2tp::PeerAddress& peer,
+                          const SaLookup& sa_of) {
+  if (!ipsec_required) return l2tp::Admission::kAdmit;
+  if (!view_in_sync) return l2tp::Admission::kNotReady;
+  return sa_of(peer) ? l2tp::Admission::kAdmit : l2tp::Admission::kRefuse;
+}
+
 void Coupling::sas_changed(bool enforce, const std::vector<TunnelRef>& tunnels, const SaLookup& sa_of) {
   if (!enforce) return;
   for (const auto& t : tunnels) {

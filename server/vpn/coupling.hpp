@@ -1,4 +1,8 @@
-// RFC 3193 in the lifecycle (pure): L2TP lives inside the peer's IPsec SA, so the two end together.
+// RFC 3193 in the lifecycle (pure): L2TP lives inside the peer's IPsec SA, so the two start and end together.
+//   - An SCCRQ arrives (admission(), step 3): a tunnel is opened only for a peer whose transport SA is in the SA
+//     view, and only while that view mirrors charon's. While the link to charon is down or still syncing, the view
+//     is the last one seen and may list SAs charon has lost (charon killed: its SAs were purged from the kernel):
+//     nobody is admitted then (fail closed), and existing tunnels wait for the re-synced view below.
 //   - The SA view changed (or charon's link came up): every live tunnel whose peer (address and port, as the
 //     transport SA's selector names it) has no SA any more is closed with StopCCN "IPsec SA ended". A tunnel must
 //     not outlive the SA its packets are protected by.
@@ -36,6 +40,12 @@ using CouplingAction = std::variant<CloseTunnel, TerminateIke, Log>;
 
 // The IKE_SA whose transport SA covers this peer's L2TP, if any.
 using SaLookup = std::function<std::optional<uint32_t>(const l2tp::PeerAddress&)>;
+
+// Whether `peer` may open a tunnel. `ipsec_required`: otherwise every peer is admitted. `view_in_sync`: the SA
+// view mirrors charon's (link ready); otherwise kNotReady without consulting `sa_of`. Then kAdmit when `sa_of`
+// finds an SA for the peer (address and port), else kRefuse.
+l2tp::Admission admission(bool ipsec_required, bool view_in_sync, const l2tp::PeerAddress& peer,
+                          const SaLookup& sa_of);
 
 class Coupling {
  public:

@@ -84,6 +84,30 @@ grep -q "firewall: no working backend found" "$W/nofw.log" && ok=1 || ok=0
 check "no firewall backend with ipsec.required: refuses to start, naming the way out (exit $rc)" [ $rc -ne 0 -a $ok = 1 ]
 nofw_charon=$(sed -n 's/.*event=charon_started .*pid=\([0-9]*\).*/\1/p' "$W/nofw.log")
 check "... and stops the charon it had started (pid ${nofw_charon:-none})" sh -c "[ -n '$nofw_charon' ] && ! kill -0 '$nofw_charon' 2>/dev/null"
+grep -q "nft: not found on PATH, iptables-nft: not found on PATH, iptables-legacy: not found on PATH" "$W/nofw.log" && ok=1 || ok=0
+check "... naming each tool it looked for and what was wrong with it" [ $ok = 1 ]
+# The same without IPsec required: a warning, and the daemon runs (the administrator chose plaintext L2TP).
+sed 's/^manage = no/manage = yes/; s/^required = yes/required = no/' "$W/l2tpvpnd.conf" >"$W/fw-open.conf"
+env PATH=/nonexistent "$DAEMON" -c "$W/fw-open.conf" >"$W/nofw-open.log" 2>&1 &
+open_pid=$!
+started_open() { grep -q 'event=started' "$W/nofw-open.log"; }
+check "no firewall backend, ipsec.required = no: starts anyway" wait_for 20 started_open
+check "... with a warning (event=firewall_skipped)" grep -q 'event=firewall_skipped' "$W/nofw-open.log"
+kill -TERM $open_pid; wait $open_pid
+# An inline secret in a configuration file others may read: --check-config and start-up refuse it, naming the
+# file, the line and the key; the same file at 0600 is accepted.
+sed 's|^psk_file = .*|psk = inline-psk-0123456789|' "$W/l2tpvpnd.conf" >"$W/inline.conf"; chmod 644 "$W/inline.conf"
+line=$(grep -n '^psk = ' "$W/inline.conf" | cut -d: -f1)
+want="$W/inline.conf:$line: ipsec.psk: holds a secret, but mode 0644 gives group or others access"
+out=$("$DAEMON" --check-config -c "$W/inline.conf" 2>&1); rc=$?
+case $out in *"$want"*) ok=1 ;; *) ok=0 ;; esac
+check "--check-config refuses a world-readable file with an inline PSK, naming file:line:key (exit $rc: $out)" [ $rc -ne 0 -a $ok = 1 ]
+timeout 30 "$DAEMON" -c "$W/inline.conf" >"$W/inline.log" 2>&1; rc=$?
+grep -qF "$want" "$W/inline.log" && ok=1 || ok=0
+check "... and so does start-up (exit $rc)" [ $rc -ne 0 -a $ok = 1 ]
+chmod 600 "$W/inline.conf"
+out=$("$DAEMON" --check-config -c "$W/inline.conf" 2>&1); rc=$?
+check "... the same file at mode 0600 is accepted (exit $rc: $out)" [ $rc -eq 0 ]
 
 # --- embedded charon, profile loaded
 start

@@ -59,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool admission = size & 2;
   uint64_t counter = 0;
   AdmissionFn admit;
-  if (admission) admit = [](const PeerAddress& p) { return p.same_host(kPeers[0]); };
+  if (admission)
+    admit = [](const PeerAddress& p) { return p.same_host(kPeers[0]) ? Admission::kAdmit : Admission::kRefuse; };
   Endpoint ep(
       cfg,
       [&counter](std::span<uint8_t> out) {

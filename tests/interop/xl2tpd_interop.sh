@@ -78,6 +78,7 @@ runtime_dir = $W/run
 [users]
 file = $W/users
 EOC
+  chmod 600 "$W/$name.conf"  # it holds the tunnel secret inline: l2tpvpnd refuses it readable by others
   "$DAEMON" -c "$W/$name.conf" > "$log" 2>&1 &
   dpid=$!
   wait_for "$log" "event=started" 10 || { fail "$name: l2tpvpnd did not start"; dump "$log"; return; }

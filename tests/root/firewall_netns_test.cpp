@@ -1,5 +1,6 @@
 // FirewallManager against the real tools and this host's netfilter, inside a private network namespace per
-// test (root). Checks the rules are installed once, block plaintext udp/1701, and are removed without trace.
+// test (root). Checks the rules are installed once, block plaintext udp/1701 both ways, and are removed without
+// trace. This host has no IPsec policy, so every datagram is "without IPsec" here.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sched.h>
@@ -45,6 +46,27 @@ class FirewallNetns : public ::testing::TestWithParam<FirewallBackend> {
     close(tx);
     return got;
   }
+  // Sends one UDP datagram from 127.0.0.1:1701 to 127.0.0.1:1702 (what an LNS's tunnel sends) and reports whether
+  // it arrived within 300 ms.
+  bool from_1701_arrives() {
+    int rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in from{}, to{};
+    from.sin_family = to.sin_family = AF_INET;
+    from.sin_addr.s_addr = to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    from.sin_port = htons(1701);
+    to.sin_port = htons(1702);
+    EXPECT_EQ(bind(rx, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    EXPECT_EQ(bind(tx, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+    timeval tv{0, 300000};
+    setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sendto(tx, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);  // EPERM when OUTPUT drops it
+    char b;
+    bool got = recv(rx, &b, 1, 0) == 1;
+    close(rx);
+    close(tx);
+    return got;
+  }
 };
 
 TEST_P(FirewallNetns, InstallBlocksPlaintextL2tpAndRemoveLeavesNothing) {
@@ -66,12 +88,26 @@ TEST_P(FirewallNetns, InstallBlocksPlaintextL2tpAndRemoveLeavesNothing) {
     EXPECT_EQ(d.find("-A INPUT -j L2TPVPN-INPUT"), d.rfind("-A INPUT -j L2TPVPN-INPUT")) << "hook duplicated\n" << d;
   }
   EXPECT_FALSE(udp_1701_arrives()) << "plaintext udp/1701 got through\n" << d;
+  EXPECT_FALSE(from_1701_arrives()) << "plaintext L2TP left without IPsec\n" << d;
   again.remove();
   fw.remove();
   d = dump();
   EXPECT_EQ(d.find("l2tpvpn"), std::string::npos) << d;
   EXPECT_EQ(d.find("L2TPVPN"), std::string::npos) << d;
   EXPECT_TRUE(udp_1701_arrives());
+  EXPECT_TRUE(from_1701_arrives());
+}
+
+TEST_P(FirewallNetns, WithoutRequiredIpsecL2tpLeavesFreely) {
+  FirewallConfig cfg;
+  cfg.require_ipsec = false;
+  auto plan = build_plan(GetParam(), cfg);
+  ASSERT_TRUE(plan);
+  FirewallManager fw;
+  auto s = fw.install(*plan, false);
+  ASSERT_TRUE(s) << s.error();
+  EXPECT_TRUE(from_1701_arrives()) << dump();
+  fw.remove();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FirewallNetns,

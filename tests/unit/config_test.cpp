@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "server/config_file.hpp"
 #include "server/firewall.hpp"
 
 namespace l2tpvpn {
@@ -312,10 +313,27 @@ TEST(Config, RangeErrorsSayTheRange) {
   EXPECT_EQ(c.error().to_string(), "test.conf:3: ppp.lcp_echo_failure: must be between 1 and 100, got 0");
 }
 
-TEST(Config, MissingFile) {
-  auto c = load_config_file("/nonexistent/l2tpvpnd.conf");
-  ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().file, "/nonexistent/l2tpvpnd.conf");
+TEST(Config, SecretKeysAreMarkedInTheTable) {
+  std::vector<std::string_view> marked;
+  for (const auto& k : config_keys())
+    if (k.secret) marked.push_back(k.key);
+  EXPECT_EQ(marked, (std::vector<std::string_view>{"l2tp.secret", "status.token", "ipsec.psk"}));
+}
+
+TEST(Config, InlineSecretKeysAreTheSecretsThatAreSet) {
+  auto none = parse("[ipsec]\npsk =\npsk_file = /etc/l2tpvpn/ipsec.secret\n[status]\ntoken =\n");
+  ASSERT_TRUE(none) << none.error().to_string();
+  EXPECT_TRUE(inline_secret_keys(*none).empty());
+  auto some = parse("[ipsec]\npsk = 0123456789\n[l2tp]\nsecret = s\n");
+  ASSERT_TRUE(some) << some.error().to_string();
+  EXPECT_EQ(inline_secret_keys(*some), (std::vector<std::string_view>{"l2tp.secret", "ipsec.psk"}));
+}
+
+TEST(Config, KeyLine) {
+  const std::string text = "# comment\n[l2tp]\nport = 1702\n\n[ipsec]\n  psk = 0123456789\n";
+  EXPECT_EQ(config_key_line(text, "ipsec.psk"), 6);
+  EXPECT_EQ(config_key_line(text, "l2tp.port"), 3);
+  EXPECT_EQ(config_key_line(text, "status.token"), 0);
 }
 
 }  // namespace

@@ -91,3 +91,39 @@ start_daemon() {
 }
 daemon_started() { grep -q event=started "$(daemon_log)"; }
 link_ready() { q_is ready path ipsec.link; }
+
+# What srv sends on its wire, counted on v-srv (the internet side of its veth) by tests/vm/wire_count.py:
+# wire_start FILE; wire_stop; wire plain|esp FILE
+WIRE=$VM_ROOT/tests/vm/wire_count.py
+wire_start() { rm -f "$1"; python3 "$WIRE" v-srv $SRV_IP 1701 "$1" & WIRE_PID=$!; wait_for 30 test -s "$1"; }
+wire_stop() { kill -TERM "$WIRE_PID" 2>/dev/null; wait "$WIRE_PID" 2>/dev/null; }
+wire() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" "$2"; }
+wire_at_least() { [ "$(wire "$1" "$3")" -ge "$2" ]; }
+# srv_pings_start USER...: srv pings each user's PPP address every 0.2 s (PPP data the server itself sends out
+# through the L2TP tunnel, whatever happens to the clients' own packets); srv_pings_stop
+srv_pings_start() {
+  PING_PIDS=
+  for _u in "$@"; do
+    ip netns exec srv busybox ping -q -i 0.2 "$(q user "$_u" address)" >/dev/null 2>&1 &
+    PING_PIDS="$PING_PIDS $!"
+  done
+}
+srv_pings_stop() { for _p in $PING_PIDS; do kill "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; done; }
+# crash_charon_watching FILE: with srv pinging every user up and its wire counted into FILE (ESP seen first, so the
+# capture is known to see srv's traffic), kill -9 the embedded charon and wait for the new one and for every
+# tunnel to be gone; sets CRASH_OLD_PID, CRASH_TUNNELS, CRASH_READY_S
+crash_charon_watching() {
+  CRASH_OLD_PID=$(q path ipsec.charon_pid)
+  CRASH_TUNNELS=$(q tunnels)
+  wire_start "$1" || fail "wire capture did not start"
+  srv_pings_start $(q users_up)
+  wait_for 30 wire_at_least esp 10 "$1" || fail "the capture saw no ESP from srv before the kill: $(cat "$1")"
+  kill -KILL "$CRASH_OLD_PID"
+  _t0=$(now_cs)
+  if wait_for 60 new_charon; then CRASH_READY_S=$(( ($(now_cs) - _t0) / 100 )); else CRASH_READY_S=never; fi
+  wait_for 40 nothing_up
+  srv_pings_stop
+  wire_stop
+}
+new_charon() { _p=$(q path ipsec.charon_pid); [ -n "$_p" ] && [ "$_p" != None ] && [ "$_p" != "$CRASH_OLD_PID" ] && link_ready; }
+nothing_up() { q_is 0 tunnels && q_is 0 sessions && no_ppp_iface srv && pppol2tp_clean srv; }

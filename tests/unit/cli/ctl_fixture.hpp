@@ -67,8 +67,12 @@ class CtlTest : public ::testing::Test {
 
   void write_config(const std::string& extra) {
     config_ = dir_ + "/l2tpvpnd.conf";
-    std::ofstream f(config_);
-    f << "[control]\nsocket = " << socket_ << "\n[users]\nfile = " << users_ << "\n" << extra;
+    {
+      std::ofstream f(config_);
+      f << "[control]\nsocket = " << socket_ << "\n[users]\nfile = " << users_ << "\n" << extra;
+    }
+    // It may hold the PSK inline: a configuration with a secret must be private (server/config_file).
+    std::filesystem::permissions(config_, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
 
   CtlRun run(std::vector<std::string> args, const std::string& stdin_text = "") {

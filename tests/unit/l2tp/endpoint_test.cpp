@@ -280,12 +280,31 @@ TEST(Endpoint, StopCcnEndsTunnelAndSessionsThenHoldsTheId) {
 
 TEST(Endpoint, AdmissionRefusalIsSilentAndCounted) {
   Pair p;
-  p.build([](const PeerAddress&) { return false; });
+  p.build([](const PeerAddress&) { return Admission::kRefuse; });
   p.lac->open_tunnel(p.now, kLnsAddr);
   for (auto& a : only<SendDatagram>(p.lac->take_actions())) p.lns->on_datagram(p.now, kLacAddr, a.bytes);
   EXPECT_TRUE(p.lns->take_actions().empty());
   EXPECT_EQ(p.lns->drops().at("not_admitted"), 1u);
+  EXPECT_EQ(p.lns->drops().count("ipsec_not_ready"), 0u);
   EXPECT_TRUE(p.lns->tunnels().empty());
+}
+
+TEST(Endpoint, AdmissionNotReadyIsSilentCountedApartAndAskedAgainOnRetransmission) {
+  // While the IPsec view is not in sync the daemon answers kNotReady: the SCCRQ is dropped without a reply under
+  // its own reason, and the LAC's retransmission of it is admitted once the view is back.
+  Pair p;
+  auto verdict = std::make_shared<Admission>(Admission::kNotReady);
+  p.build([verdict](const PeerAddress&) { return *verdict; });
+  p.lac->open_tunnel(p.now, kLnsAddr);
+  for (auto& a : only<SendDatagram>(p.lac->take_actions())) p.lns->on_datagram(p.now, kLacAddr, a.bytes);
+  EXPECT_TRUE(p.lns->take_actions().empty());
+  EXPECT_EQ(p.lns->drops().at("ipsec_not_ready"), 1u);
+  EXPECT_EQ(p.lns->drops().count("not_admitted"), 0u);
+  EXPECT_TRUE(p.lns->tunnels().empty());
+  *verdict = Admission::kAdmit;
+  p.run(Duration(5000));  // the LAC retransmits its SCCRQ (§5.8)
+  EXPECT_EQ(only<TunnelUp>(p.lns_events).size(), 1u);
+  EXPECT_EQ(p.lns->drops().at("ipsec_not_ready"), 1u);
 }
 
 TEST(Endpoint, GarbageIsDroppedAndCounted) {
@@ -661,7 +680,7 @@ TEST(EndpointLimits, ControlRateIsPerAddressAndRefills) {
 TEST(EndpointLimits, RateBucketsOfAddressesWithoutTunnelsAreForgotten) {
   Pair p;
   p.lns_cfg.max_control_rate = 10;
-  p.build([](const PeerAddress&) { return true; });
+  p.build([](const PeerAddress&) { return Admission::kAdmit; });
   for (uint32_t host = 1; host <= 500; ++host)  // a garbage SCCRQ each: admitted, counted, no tunnel
     p.lns->on_datagram(p.now, PeerAddress::v4(0x0a000000 + host, 1701), encode_control(0, 0, 0, 0, Bytes{1, 2, 3}));
   EXPECT_LE(p.lns->rate_buckets(), 500u);
@@ -709,7 +728,7 @@ TEST(EndpointLimits, WindowOneSlowAckFloodKeepsHeldBytesUnderTheBound) {
 // not admitted, never parsed.
 TEST(EndpointLimits, NothingIsDecodedBeforeAdmission) {
   Pair p;
-  p.build([](const PeerAddress& a) { return a == kOtherAddr; });
+  p.build([](const PeerAddress& a) { return a == kOtherAddr ? Admission::kAdmit : Admission::kRefuse; });
   p.lns->on_datagram(p.now, kLacAddr, encode_control(0, 0, 0, 0, Bytes{1, 2, 3}));
   p.lns->on_datagram(p.now, kOtherAddr, encode_control(0, 0, 0, 0, Bytes{1, 2, 3}));
   EXPECT_EQ(p.lns->drops().at("not_admitted"), 1u);

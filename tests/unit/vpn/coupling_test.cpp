@@ -63,6 +63,49 @@ TEST(Coupling, NothingIsClosedWhileTheSaViewIsNotInSync) {
   EXPECT_EQ(c.tunnels_closed_for_sa(), 0u);
 }
 
+TEST(Coupling, AdmissionNeedsAnSaInAViewInSync) {
+  Sas sas;
+  sas.by_peer[kWin.to_string()] = 1;
+  int lookups = 0;
+  SaLookup counted = [&](const l2tp::PeerAddress& p) {
+    ++lookups;
+    return sas.lookup()(p);
+  };
+  EXPECT_EQ(admission(true, true, kWin, counted), l2tp::Admission::kAdmit);
+  EXPECT_EQ(admission(true, true, kMac, counted), l2tp::Admission::kRefuse);
+  EXPECT_EQ(lookups, 2);
+  // Out of sync: the stale view is not consulted at all, even for a peer it lists.
+  EXPECT_EQ(admission(true, false, kWin, counted), l2tp::Admission::kNotReady);
+  EXPECT_EQ(admission(true, false, kMac, counted), l2tp::Admission::kNotReady);
+  EXPECT_EQ(lookups, 2);
+  // IPsec not required: everyone, whatever the view.
+  EXPECT_EQ(admission(false, false, kMac, counted), l2tp::Admission::kAdmit);
+  EXPECT_EQ(admission(false, true, kMac, counted), l2tp::Admission::kAdmit);
+}
+
+TEST(Coupling, CharonLostThenResyncedFailsClosedThenCouples) {
+  // charon is killed while windows has tunnel 7: its SAs are gone from the kernel, but the registry still shows
+  // the last view until the new charon's list-sas replaces it.
+  Coupling c;
+  Sas stale;
+  stale.by_peer[kWin.to_string()] = 1;
+  std::vector<TunnelRef> tunnels = {{7, kWin, true}};
+  // Link down: no new tunnel, not even for the peer the stale view lists; the existing tunnel is left alone.
+  EXPECT_EQ(admission(true, false, kWin, stale.lookup()), l2tp::Admission::kNotReady);
+  c.sas_changed(false, tunnels, stale.lookup());
+  EXPECT_TRUE(c.take_actions().empty());
+  // Re-synced with the new charon's (empty) view: the tunnel goes, and an SCCRQ is refused for want of an SA.
+  Sas fresh;
+  c.sas_changed(true, tunnels, fresh.lookup());
+  auto closed = only<CloseTunnel>(c.take_actions());
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].tunnel_id, 7);
+  EXPECT_EQ(admission(true, true, kWin, fresh.lookup()), l2tp::Admission::kRefuse);
+  // The client negotiates a new SA: admitted again.
+  fresh.by_peer[kWin.to_string()] = 2;
+  EXPECT_EQ(admission(true, true, kWin, fresh.lookup()), l2tp::Admission::kAdmit);
+}
+
 TEST(Coupling, LastTunnelOfAPeerEndsItsIkeSa) {
   Coupling c;
   Sas sas;

@@ -7,11 +7,14 @@
 #   windows, macos  emulated OS clients (tests/vm/os_clients.sh)
 #   rogue    192.0.2.66  no IPsec: tests/interop/l2tp_probe sends a plaintext SCCRQ
 #
-#   1. auto picks nft: our table `ip l2tpvpn` with its input, forward, MSS and masquerade chains; no iptables chain
+#   1. auto picks nft: our table `ip l2tpvpn` with its input, output, forward, MSS and masquerade chains; no
+#      iptables chain
 #   2. both clients up; pings to the server and, masqueraded by nft, to far
 #   3. the l2tp genetlink family lists the daemon's tunnels and sessions (whatever data path /status names)
-#   4. L2TP counted by the IPsec (secpath) accept rule, none dropped; a plaintext SCCRQ dropped and counted by nft
-#      and never seen by the daemon
+#   4. L2TP counted by the IPsec (secpath) accept rule, none dropped in or out; a plaintext SCCRQ dropped and
+#      counted by nft and never seen by the daemon; charon killed -9 while srv pings both clients through PPP: the
+#      output rule (`rt ipsec missing`) drops what the live kernel tunnels send once the SAs are gone, and a
+#      capture on srv's wire sees 0 plaintext datagrams from udp/1701 until the tunnels are closed
 #   5. l2tpvpnd killed -9 and restarted: the leftover table replaced whole (one table, one set of chains), a
 #      client connects through it
 #   6. SIGTERM: exit 0, no table, ip_forward restored, no l2tp tunnel, SA or ppp interface left
@@ -24,9 +27,9 @@ CLIENTS="windows macos"
 
 table() { ip netns exec srv nft list table ip l2tpvpn 2>/dev/null; }
 no_table() { ! ip netns exec srv nft list tables 2>/dev/null | grep -q 'table ip l2tpvpn'; }
-# nft_count PATTERN: the packet counter of the first rule of our input chain whose text matches PATTERN
+# nft_count PATTERN [CHAIN]: the packet counter of the first rule of our chain (default input) matching PATTERN
 nft_count() {
-  ip netns exec srv nft list chain ip l2tpvpn input 2>/dev/null |
+  ip netns exec srv nft list chain ip l2tpvpn "${2:-input}" 2>/dev/null |
     awk -v pat="$1" '$0 ~ pat { for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); exit } }'
 }
 l2tp_nl_tunnels() { ip -n srv l2tp show tunnel 2>/dev/null | awk '/^Tunnel/ { sub(",", "", $2); print $2 }' | sort -n | tr '\n' ' '; }
@@ -75,6 +78,11 @@ case $t in
     pass "1: table ip l2tpvpn: input (udp/1701 only with a secpath, else counted and dropped), forward, MSS clamp, masquerade out of far0" ;;
   *) fail "1: table ip l2tpvpn not as expected"; echo "$t" ;;
 esac
+case $t in
+  *"chain output"*"type filter hook output priority filter; policy accept;"*"udp sport 1701 rt ipsec missing counter packets 0 bytes 0 drop"*)
+    pass "1: output chain: udp from 1701 without an IPsec route (rt ipsec missing) counted and dropped (nft $(nft --version | cut -d' ' -f2), kernel $(uname -r))" ;;
+  *) fail "1: no output rule for udp/1701 in table ip l2tpvpn"; echo "$t" ;;
+esac
 check "1: no iptables chain of ours (iptables-legacy-save, iptables-nft-save)" \
   sh -c "! ip netns exec srv iptables-legacy-save 2>/dev/null | grep -q L2TPVPN && ! ip netns exec srv iptables-nft-save 2>/dev/null | grep -q L2TPVPN"
 check "1: ip_forward on while running (was $forward_before)" [ "$(ip netns exec srv sysctl -n net.ipv4.ip_forward)" = 1 ]
@@ -122,11 +130,11 @@ esac
 
 # ===================== 4. counted by nft =====================
 log "=== stage 4"
-acc=$(nft_count 'meta (secpath|ipsec) exists') drop=$(nft_count 'counter.*drop')
-if [ "${acc:-0}" -gt 0 ] && [ "$drop" = 0 ]; then
-  pass "4: L2TP inside ESP: $acc udp/1701 packets accepted by the secpath rule, 0 dropped"
+acc=$(nft_count 'meta (secpath|ipsec) exists') drop=$(nft_count 'counter.*drop') out_drop=$(nft_count 'rt ipsec missing' output)
+if [ "${acc:-0}" -gt 0 ] && [ "$drop" = 0 ] && [ "$out_drop" = 0 ]; then
+  pass "4: L2TP inside ESP: $acc udp/1701 packets accepted by the secpath rule, 0 dropped in, 0 dropped out"
 else
-  fail "4: nft counters: secpath-accepted ${acc:-?}, dropped ${drop:-?}"; table
+  fail "4: nft counters: secpath-accepted ${acc:-?}, dropped in ${drop:-?}, dropped out ${out_drop:-?}"; table
 fi
 na0=$(q drop not_admitted)
 ip netns exec rogue "$PROBE" --peer $SRV_IP --bind $ROGUE_IP --bind-port 1701 --timeout 6 >"$(ns_dir rogue)/log/probe.out" 2>&1
@@ -142,6 +150,16 @@ if [ "$(qs drop not_admitted)" = "$na0" ] && [ "$(qs tunnels_from $ROGUE_IP)" = 
   pass "4: ... and it never reached the daemon (not_admitted still $na0, no tunnel from rogue)"
 else
   fail "4: the daemon saw rogue: not_admitted $na0 -> $(qs drop not_admitted), tunnels from rogue $(qs tunnels_from $ROGUE_IP)"
+fi
+
+# charon killed -9 with both sessions up and srv sending to them (tests/vm/lns.sh: crash_charon_watching)
+crash_charon_watching "$VM_OUT/wire-4"
+plain=$(wire plain "$VM_OUT/wire-4") esp=$(wire esp "$VM_OUT/wire-4") out_drop=$(nft_count 'rt ipsec missing' output)
+check "4: charon killed -9: restarted, link ready after $CRASH_READY_S s, the $CRASH_TUNNELS tunnels closed" nothing_up
+if [ "$plain" = 0 ] && [ "${out_drop:-0}" -gt 0 ]; then
+  pass "4: nothing left srv unencrypted meanwhile: 0 plaintext datagrams from udp/1701 on the wire ($esp ESP before the kill); nft's output rule dropped and counted $out_drop"
+else
+  fail "4: after charon's death: $plain plaintext datagram(s) from udp/1701 on the wire ($esp ESP); output drops ${out_drop:-?}"; table
 fi
 
 # ===================== 5. l2tpvpnd killed -9, restarted =====================

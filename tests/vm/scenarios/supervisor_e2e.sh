@@ -16,7 +16,10 @@
 #      firewall drops it, and with the firewall bypassed the daemon's admission drops it (not_admitted)
 #   3. l2tpvpnctl disconnect --user: android's session ends, the others stay
 #   4. macos deletes its IKE_SA -> the server closes its tunnel
-#   5. charon killed -9 -> restarted; tunnels without SA closed; nothing stale
+#   5. charon killed -9 -> restarted; tunnels without SA closed; nothing stale. While srv pings its clients through
+#      PPP, a capture on srv's wire counts plaintext datagrams from udp/1701 between the kill and the tunnels' end:
+#      0 with the firewall's output rule (which counts its drops), and, as the control, more than 0 when the same
+#      crash is repeated with that rule taken out (then put back, and the clients reconnected)
 #   6. l2tpvpnd killed -9 and restarted -> stale pppd/charon cleaned up; every client connects again
 #   7. SIGTERM -> exit 0; firewall rules, charon, ppp interfaces, kernel tunnels gone
 #
@@ -31,7 +34,8 @@ SRV_IP=192.0.2.1 NAT_IP=192.0.2.20 ROGUE_IP=192.0.2.66
 PSK=e2e-psk-l2tp-over-ipsec-1701
 CLIENTS="windows macos ios android"
 
-# ---- helpers
+# ---- helpers (wire_start, crash_charon_watching, ...: tests/vm/lns.sh)
+OUT_RULE="-p udp --sport 1701 -m policy --dir out --pol none -j DROP"
 # fw_count CHAIN PATTERN: packet counter of the first rule of CHAIN (table filter) whose text matches PATTERN
 fw_count() {
   ip netns exec srv iptables-legacy -t "${3:-filter}" -L "$1" -n -v -x 2>/dev/null | awk -v pat="$2" '$0 ~ pat { print $1; exit }'
@@ -85,8 +89,10 @@ if wait_for 60 daemon_started && wait_for 90 link_ready; then
 else
   fail "l2tpvpnd/charon not ready: link $(q path ipsec.link)"; DUMP_LINES=80 dump srv
 fi
-check "firewall installed: L2TPVPN chains in filter, nat and mangle (iptables-legacy)" \
+check "firewall installed: L2TPVPN chains in filter, nat and mangle (iptables-legacy), udp/1701 out only with IPsec" \
   sh -c "ip netns exec srv iptables-legacy-save | grep -q '^-A INPUT -j L2TPVPN-INPUT' &&
+         ip netns exec srv iptables-legacy-save | grep -q '^-A OUTPUT -j L2TPVPN-OUTPUT' &&
+         ip netns exec srv iptables-legacy-save | grep -q '^-A L2TPVPN-OUTPUT -p udp -m udp --sport 1701 -m policy --dir out --pol none -j DROP' &&
          ip netns exec srv iptables-legacy-save -t nat | grep -q '^-A L2TPVPN-POSTROUTING .*-o far0 -j MASQUERADE' &&
          ip netns exec srv iptables-legacy-save -t mangle | grep -q '^:L2TPVPN-MSS'"
 clients_prepare $CLIENTS
@@ -175,11 +181,12 @@ case $pol in
 esac
 ipsec_in=$(fw_count L2TPVPN-INPUT 'policy match dir in pol ipsec')
 dropped=$(fw_count L2TPVPN-INPUT 'DROP.*dpt:1701')
-if [ "${ipsec_in:-0}" -gt 0 ] && [ "$dropped" = 0 ]; then
-  pass "2: L2TP runs inside ESP: $ipsec_in udp/1701 packets accepted by the IPsec policy rule, 0 dropped"
+out_dropped=$(fw_count L2TPVPN-OUTPUT 'DROP.*spt:1701')
+if [ "${ipsec_in:-0}" -gt 0 ] && [ "$dropped" = 0 ] && [ "$out_dropped" = 0 ]; then
+  pass "2: L2TP runs inside ESP: $ipsec_in udp/1701 packets accepted by the IPsec policy rule, 0 dropped in, 0 dropped out"
 else
-  fail "2: firewall counters: ipsec-accepted ${ipsec_in:-?}, dropped ${dropped:-?}"
-  ip netns exec srv iptables-legacy -L L2TPVPN-INPUT -n -v -x
+  fail "2: firewall counters: ipsec-accepted ${ipsec_in:-?}, dropped in ${dropped:-?}, dropped out ${out_dropped:-?}"
+  ip netns exec srv iptables-legacy -L L2TPVPN-INPUT -n -v -x; ip netns exec srv iptables-legacy -L L2TPVPN-OUTPUT -n -v -x
 fi
 # A plaintext SCCRQ from a host without SA: the firewall drops it...
 na0=$(q drop not_admitted)
@@ -247,18 +254,22 @@ fi
 # ===================== 5. charon killed -9 =====================
 if want 5; then
 log "=== stage 5"
-old_pid=$(q path ipsec.charon_pid)
-tunnels_before=$(q tunnels)
-kill -KILL "$old_pid"
-new_charon() { _p=$(q path ipsec.charon_pid); [ -n "$_p" ] && [ "$_p" != None ] && [ "$_p" != "$old_pid" ] && link_ready; }
-t0=$(now_cs)
-if wait_for 60 new_charon; then
-  pass "5: charon (pid $old_pid) killed -9: restarted as pid $(q path ipsec.charon_pid), link ready after $(( ($(now_cs) - t0) / 100 )) s"
+out0=$(fw_count L2TPVPN-OUTPUT 'DROP.*spt:1701')
+crash_charon_watching "$VM_OUT/wire-5-protected"
+if [ "$CRASH_READY_S" != never ]; then
+  pass "5: charon (pid $CRASH_OLD_PID) killed -9: restarted as pid $(q path ipsec.charon_pid), link ready after $CRASH_READY_S s"
 else
   fail "5: charon not restarted: $(q path ipsec)"; grep -E 'charon_(exited|started|restart)' "$(daemon_log)"
 fi
-nothing_up() { q_is 0 tunnels && q_is 0 sessions && no_ppp_iface srv && pppol2tp_clean srv; }
-check "5: the $tunnels_before tunnel(s) whose SAs vanished with charon were closed: no tunnel, session, ppp interface or kernel tunnel left" wait_for 40 nothing_up
+check "5: the $CRASH_TUNNELS tunnel(s) whose SAs vanished with charon were closed: no tunnel, session, ppp interface or kernel tunnel left" wait_for 40 nothing_up
+plain=$(wire plain "$VM_OUT/wire-5-protected") esp=$(wire esp "$VM_OUT/wire-5-protected")
+out1=$(fw_count L2TPVPN-OUTPUT 'DROP.*spt:1701')
+if [ "$plain" = 0 ] && [ "${out1:-0}" -gt "${out0:-0}" ]; then
+  pass "5: nothing left srv unencrypted while its tunnels outlived charon's SAs: 0 plaintext datagrams from udp/1701 on the wire ($esp ESP before the kill); the output rule dropped and counted $((out1 - out0))"
+else
+  fail "5: plaintext L2TP on the wire after charon's death: $plain datagram(s) from udp/1701 ($esp ESP); output rule drops $out0 -> $out1"
+  ip netns exec srv iptables-legacy -L L2TPVPN-OUTPUT -n -v -x
+fi
 check "5: the registry is empty (the new charon knows no SA)" q_is '[]' path ipsec.sas
 if wait_for 20 no_xfrm; then
   pass "5: no stale SA or policy in the kernel ($(grep -o 'event=stale_xfrm_purged.*' "$(daemon_log)"))"
@@ -270,6 +281,17 @@ fi
 for n in windows ios; do stop_xl2tpd $n; done
 connect windows ios
 check "5: windows and ios connect again through the restarted charon" wait_for 90 q_is 2 up
+# The control: the same crash with the output rule taken out shows what the capture sees when L2TP leaks.
+ip netns exec srv iptables-legacy -D L2TPVPN-OUTPUT $OUT_RULE || fail "5: could not take the output rule out"
+crash_charon_watching "$VM_OUT/wire-5-control"
+plain=$(wire plain "$VM_OUT/wire-5-control") esp=$(wire esp "$VM_OUT/wire-5-control")
+check "5: control: without the output rule the same crash sends $plain plaintext datagram(s) from udp/1701 onto the wire ($esp ESP before the kill; link ready after $CRASH_READY_S s)" \
+  [ "${plain:-0}" -gt 0 ]
+ip netns exec srv iptables-legacy -A L2TPVPN-OUTPUT $OUT_RULE || fail "5: could not put the output rule back"
+check "5: control: tunnels closed after the second crash as well" wait_for 40 nothing_up
+for n in windows ios; do stop_xl2tpd $n; done
+connect windows ios
+check "5: windows and ios connect again after the control crash" wait_for 90 q_is 2 up
 fi
 
 # ===================== 6. l2tpvpnd killed -9 =====================

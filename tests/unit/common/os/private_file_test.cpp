@@ -1,5 +1,6 @@
 #include "common/os/private_file.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +40,24 @@ TEST_F(PrivateFile, OwnerOnlyModesAreRead) {
     EXPECT_EQ(*r, "psk\n");
     std::filesystem::remove(p);
   }
+}
+
+TEST_F(PrivateFile, CheckPrivateAppliesTheSameRuleToAnOpenFile) {
+  for (mode_t mode : {0644, 0640, 0604, 0600, 0400}) {
+    auto p = make("conf", "x\n", mode);
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    auto r = check_private(fd, p);
+    ::close(fd);
+    EXPECT_EQ(static_cast<bool>(r), (mode & 077) == 0) << std::oct << mode;
+    if (!r) {
+      EXPECT_EQ(r.error().operation, "permissions");
+      EXPECT_EQ(r.error().mode, static_cast<int>(mode));
+      EXPECT_EQ(r.error().path, p);
+    }
+    std::filesystem::remove(p);
+  }
+  EXPECT_FALSE(check_private(-1, "nothing"));  // fstat fails: "stat" with EBADF
 }
 
 TEST_F(PrivateFile, GroupOrOtherAccessIsRefusedNamingPathAndMode) {
