@@ -47,6 +47,7 @@ write_conf() {
 level = debug
 [l2tp]
 listen = $SRV_IP
+# Every client of this scenario is on one address (the limits are per address): room for all of them at once.
 max_tunnels_per_peer = 32
 [status]
 listen = 127.0.0.1
@@ -58,6 +59,7 @@ file = $SD/etc/users
 [ppp]
 data_path = $1
 plugin = $PLUGIN
+max_unauthenticated_per_peer = 64
 stop_timeout_ms = 3000
 lcp_echo_interval = 10
 [pool]
