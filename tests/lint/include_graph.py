@@ -17,6 +17,7 @@ DIRS = ["common", "server", "ipsec", "ppp", "cli"]
 # Pure modules: fed bytes, events and time, they return values and actions.
 PURE = [
     r"^server/l2tp/", r"^server/vpn/", r"^server/status\.", r"^server/config\.", r"^server/firewall\.",
+    r"^server/connection_limit\.",
     r"^ppp/(pppd_args|pppd_exit|ip_pool|plugin_report|hdlc|ipv4)\.",
     r"^ipsec/(vici_message|vici_packet|vici_session|charon_link|profile|sa_registry|traffic_selector)\.",
     r"^common/(bytes|result|display)\.",
