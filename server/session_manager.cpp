@@ -381,16 +381,22 @@ void SessionManager::kill_all() {
 
 // ---- start-up clean-up ----
 
+bool SessionManager::is_our_pppd(const std::vector<std::string>& argv) {
+  return !argv.empty() && argv[0].find("pppd") != std::string::npos &&
+         std::find(argv.begin(), argv.end(), "l2tpvpn_report_fd") != argv.end();
+}
+
 size_t SessionManager::kill_stale_pppd(std::chrono::milliseconds grace) {
-  std::vector<pid_t> stale;
+  std::vector<os::ProcessRef> stale;
   for (pid_t pid : os::list_pids()) {
+    // Pinned before its argv is read, and still there after: the argv read was this process's, and the signals
+    // below reach it or nothing, however long it takes to end (its pid may be reused meanwhile).
+    auto process = os::ProcessRef::open(pid);
+    if (!process) continue;
     // The process may exit while we look: its argv then reads as empty.
-    const std::vector<std::string> argv = os::cmdline_of(pid);
-    bool ours = !argv.empty() && argv[0].find("pppd") != std::string::npos &&
-                std::find(argv.begin(), argv.end(), "l2tpvpn_report_fd") != argv.end();
-    if (ours) stale.push_back(pid);
+    if (is_our_pppd(os::cmdline_of(pid)) && !process->ended()) stale.push_back(std::move(*process));
   }
-  for (pid_t p : stale) log::warn("event=stale_pppd pid=" + std::to_string(p) + " action=terminate");
+  for (const auto& p : stale) log::warn("event=stale_pppd pid=" + std::to_string(p.pid()) + " action=terminate");
   os::StopPolicy policy;
   policy.grace = grace;
   policy.poll_interval = std::chrono::milliseconds(50);

@@ -119,8 +119,11 @@ class SessionManager {
   // Start-up after a crash (l2tpvpnd killed -9): pppd processes of an earlier l2tpvpnd (their argv carries our
   // plugin's l2tpvpn_report_fd) still hold kernel PPPoL2TP sessions, and with them their tunnels, UDP sockets and
   // ppp interfaces. They get SIGTERM, then SIGKILL after `grace`; the kernel then frees the rest. Returns how
-  // many there were. Blocking (bounded by grace + 1 s): call before serving.
+  // many there were. Each is pinned when found (os::ProcessRef), so a pid reused meanwhile is never signalled.
+  // Blocking (bounded by grace + 1 s): call before serving.
   static size_t kill_stale_pppd(std::chrono::milliseconds grace);
+  // An argv that is one of our pppds: pppd with our plugin's l2tpvpn_report_fd option.
+  static bool is_our_pppd(const std::vector<std::string>& argv);
 
   // Shutdown backstop: SIGKILL every pppd still running, reap it and release everything.
   void kill_all();
