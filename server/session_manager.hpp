@@ -44,6 +44,7 @@
 #include "server/kernel/data_plane.hpp"
 #include "server/l2tp/endpoint.hpp"
 #include "server/l2tp_driver.hpp"
+#include "server/link_stats.hpp"
 #include "server/setup_error.hpp"
 #include "server/status.hpp"
 #include "server/vpn/sessions.hpp"
@@ -106,9 +107,10 @@ class SessionManager {
   // CDN to every session authenticated as `user`; returns how many.
   size_t disconnect_user(const std::string& user);
 
-  // One view per session (pppd running or exiting), for the status snapshot. Reads the interface counters of
-  // sessions that are up from sysfs.
+  // One view per session (pppd running or exiting), for the status snapshot. The interface counters of sessions
+  // that are up come from one rtnetlink dump for all of them, reused for kLinkStatsMaxAge (server/link_stats).
   std::vector<SessionView> session_views() const;
+  static constexpr std::chrono::milliseconds kLinkStatsMaxAge{1000};
   // The default data path (a tunnel that shares its peer endpoint with a kernel tunnel uses the pty).
   const char* data_path_name() const { return kernel_ ? "kernel" : "pty"; }
   size_t session_count() const { return core_.session_count(); }
@@ -162,6 +164,7 @@ class SessionManager {
   std::map<std::pair<uint16_t, uint16_t>, uint64_t> pty_by_l2tp_;  // pty sessions' L2TP IDs -> serial (data)
   boost::asio::steady_timer timer_;
   std::function<void(const vpn::Action&)> l2tp_sink_;
+  mutable LinkStatsCache link_stats_{kLinkStatsMaxAge};  // a cache: refreshing it does not change the sessions
   bool running_ = false;
   bool stopping_ = false;  // kill_all: L2TP actions are no longer sent (the daemon is going)
 };

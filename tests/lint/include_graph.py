@@ -25,7 +25,7 @@ PURE = [
 ]
 # Adapters and drivers: what a pure module must never include.
 ADAPTERS = [
-    r"^server/(daemon|session_manager|ipsec_supervisor|l2tp_driver|http_server|control_server|firewall_manager|xfrm_purge)\.hpp$",
+    r"^server/(daemon|session_manager|ipsec_supervisor|l2tp_driver|http_server|control_server|firewall_manager|xfrm_purge|link_stats)\.hpp$",
     r"^server/kernel/", r"^common/os/", r"^ppp/(pty|pppd_launcher)\.hpp$", r"^ipsec/vici_client\.hpp$",
 ]
 FORBIDDEN_SYSTEM = [r"^boost/asio", r"^sys/socket\.h$", r"^netinet/", r"^thread$", r"^mutex$", r"^unistd\.h$"]
