@@ -1,6 +1,5 @@
 #include "common/os/process_ref.hpp"
 
-#include <poll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,12 +48,12 @@ bool ProcessRef::signal(int sig) const {
 
 bool ProcessRef::ended() const {
   if (pidfd_) {
-    pollfd p{pidfd_.get(), POLLIN, 0};
-    if (::poll(&p, 1, 0) == 0) return false;
-    // Exited. Reap it if it is our child (ECHILD otherwise): waitid on the pidfd cannot reach another process.
+    // Reap it if it is our child and has exited (ECHILD otherwise): waitid on the pidfd reaches no other process.
     siginfo_t info{};
     (void)::waitid(static_cast<idtype_t>(kIdTypePidfd), static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG);
-    return true;
+    // Gone once reaped: a zombie can still be signalled (as with kill(2)), so until its parent reaps it, it has
+    // not ended. Signal 0 through the pidfd never reaches a process that took over the pid.
+    return pidfd_send_signal(pidfd_.get(), 0) != 0;
   }
   if (!same_process()) return true;
   // Our child that has exited: reap it (the start time still matches, so the pid is still its own).

@@ -3,7 +3,7 @@
 // process and its SIGKILL seconds later, the pid may have passed to an unrelated process. A ProcessRef pins the
 // process when it is found:
 //   - a pidfd (pidfd_open, Linux 5.3; Debian 12's kernel has it): signals go through pidfd_send_signal and reach
-//     this process or none, and the pidfd turns readable when it has ended;
+//     this process or none;
 //   - its start time (/proc/PID/stat field 22, in clock ticks of 10 ms), which the pid's next owner does not share
 //     unless it started within the same tick (the whole pid space would have to wrap in 10 ms): without a pidfd
 //     (an older kernel), each kill(2) is sent only while the pid still has that start time (a window of one
@@ -38,8 +38,8 @@ class ProcessRef {
   // Sends `sig` to this process (0: only checks it could be). False when it has ended (ESRCH), its pid now
   // belongs to another process, or the signal was refused (EPERM).
   bool signal(int sig) const;
-  // True once the process has exited (a zombie counts as exited) or its pid belongs to another process. The
-  // exited process is reaped here if it is our child, so it does not linger as a zombie.
+  // True once the process is gone: it has exited and been reaped (here, if it is our child; by its parent
+  // otherwise: a zombie still counts as there, as kill(2) sees it), or its pid belongs to another process.
   bool ended() const;
 
  private:

@@ -68,8 +68,9 @@ ChildStop stop_child(pid_t pid, const StopPolicy& policy);
 
 // Processes that are not our children, each pinned when it was found (common/os/process_ref: a pidfd, else its
 // start time), so a signal never reaches a process that took over a pid in the meantime: the signals go to each
-// process still there, and they have ended when every one has exited (one that is our child after all is reaped
-// as it ends, so it does not linger as a zombie). An empty list is kAlreadyGone.
+// process still there, and they have ended when every one is gone, exited and reaped (one that is our child
+// after all is reaped here as it ends; another's zombie counts until its parent reaps it, as kill(2) sees it).
+// An empty list is kAlreadyGone.
 StopOutcome stop_processes(const std::vector<ProcessRef>& processes, const StopPolicy& policy);
 
 }  // namespace l2tpvpn::os
