@@ -54,6 +54,15 @@ std::optional<json> CommandContext::call(const json& request) {
   return std::move(r.response);
 }
 
+std::optional<os::FileLock> CommandContext::lock_users() {
+  auto lock = os::FileLock::acquire(os::lock_path_for(config_.users_file));
+  if (!lock) {
+    fail("cannot lock the users file: " + lock.error().to_string());
+    return std::nullopt;
+  }
+  return std::move(*lock);
+}
+
 std::optional<ppp::UserStore> CommandContext::load_users() {
   auto store = ppp::UserStore::load_or_empty(config_.users_file);
   if (!store) {

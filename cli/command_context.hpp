@@ -15,6 +15,7 @@
 
 #include "cli/args.hpp"
 #include "cli/env.hpp"
+#include "common/os/file_lock.hpp"
 #include "ppp/user_store.hpp"
 #include "server/config.hpp"
 
@@ -54,6 +55,10 @@ class CommandContext {
   // an answer with "ok": false.
   std::optional<nlohmann::json> call(const nlohmann::json& request);
 
+  // Holds the users file's lock (common/os/file_lock: "<users file>.lock") for as long as the value lives: take
+  // it before load_users in a command that saves, so that two l2tpvpnctl runs changing users one after the other
+  // each see the other's change. Errors printed, nullopt.
+  std::optional<os::FileLock> lock_users();
   // The users file (config.users_file; a missing file is an empty store). Errors printed, nullopt / false.
   std::optional<ppp::UserStore> load_users();
   bool save_users(const ppp::UserStore& store);

@@ -124,6 +124,17 @@ std::string render_status(const StatusSnapshot& status) {
   const ServerView& srv = status.server;
   std::string out = "l2tpvpnd " + text(srv.version) + ", up " + format_duration(srv.uptime_s) + ", L2TP on " +
                     text(srv.l2tp_listen) + "\n";
+  // The status and control listeners: open/cap, then the counters that are not zero.
+  auto listener = [](const char* name, const ListenerCounters& l) {
+    std::string line = std::string(name) + ": " + std::to_string(l.open) + "/" + std::to_string(l.max) +
+                       " connections, accepted=" + std::to_string(l.accepted);
+    if (l.refused_over_cap) line += ", refused_over_cap=" + std::to_string(l.refused_over_cap);
+    if (l.idle_closed) line += ", idle_closed=" + std::to_string(l.idle_closed);
+    if (l.accept_fd_exhausted) line += ", accept_fd_exhausted=" + std::to_string(l.accept_fd_exhausted);
+    return line + "\n";
+  };
+  if (srv.status_http) out += listener("Status endpoint", *srv.status_http);
+  if (srv.control) out += listener("Control socket", *srv.control);
 
   // IPsec: one line, then the SAs.
   std::string sa_table;

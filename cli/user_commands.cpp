@@ -70,13 +70,17 @@ int user_add(CommandContext& ctx, const std::vector<std::string>& args) {
       return ctx.usage_error(kUserAddUsage, "user add: --address must be a dotted-quad IPv4 address");
     entry.address = *a;
   }
-  auto store = ctx.load_users();
-  if (!store) return kExitFailed;
-  if (store->find(entry.name)) return ctx.fail("user " + entry.name + " exists (in " + config.users_file + ")");
+  // The password first: the lock is not held while stdin is read.
   bool generated = false;
   auto pw = new_password(ctx, p->has("password-stdin"), generated);
   if (!pw) return kExitFailed;
   entry.password = *pw;
+  // Locked from reading to saving (and the reload after): another run's change is never lost.
+  auto lock = ctx.lock_users();
+  if (!lock) return kExitFailed;
+  auto store = ctx.load_users();
+  if (!store) return kExitFailed;
+  if (store->find(entry.name)) return ctx.fail("user " + entry.name + " exists (in " + config.users_file + ")");
   if (auto ok = store->add(entry); !ok) return ctx.fail(ok.error().to_string());
   if (entry.address) {
     // The daemon builds its pool with these reservations; refuse here what it would refuse on reload.
@@ -96,6 +100,8 @@ int user_del(CommandContext& ctx, const std::vector<std::string>& args) {
   auto p = ctx.parse(args, 2, kUserDelSpec, kUserDelUsage);
   if (!p) return kExitUsage;
   const std::string& name = p->positionals[0];
+  auto lock = ctx.lock_users();
+  if (!lock) return kExitFailed;
   auto store = ctx.load_users();
   if (!store) return kExitFailed;
   if (!store->find(name)) return ctx.fail("no user " + name + " in " + ctx.config().users_file);
@@ -148,12 +154,15 @@ int user_passwd(CommandContext& ctx, const std::vector<std::string>& args) {
   auto p = ctx.parse(args, 2, kUserPasswdSpec, kUserPasswdUsage);
   if (!p) return kExitUsage;
   const std::string& name = p->positionals[0];
-  auto store = ctx.load_users();
-  if (!store) return kExitFailed;
-  if (!store->find(name)) return ctx.fail("no user " + name + " in " + ctx.config().users_file);
+  // The password first: the lock is not held while stdin is read.
   bool generated = false;
   auto pw = new_password(ctx, p->has("password-stdin"), generated);
   if (!pw) return kExitFailed;
+  auto lock = ctx.lock_users();
+  if (!lock) return kExitFailed;
+  auto store = ctx.load_users();
+  if (!store) return kExitFailed;
+  if (!store->find(name)) return ctx.fail("no user " + name + " in " + ctx.config().users_file);
   if (auto ok = store->set_password(name, *pw); !ok) return ctx.fail(ok.error().to_string());
   if (!ctx.save_users(*store)) return kExitFailed;
   ctx.out() << "password of " << name << " changed\n";

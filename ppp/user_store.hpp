@@ -16,8 +16,9 @@
 // default; or `write_chap_secrets` maintains a marked block in /etc/ppp/chap-secrets for a stock pppd.
 //
 // Errors name file, line and key, and never contain a password.
-// Thread-safety: a value type; the file functions are not atomic with respect to each other across processes
-// (the writer is l2tpvpnctl/the daemon, one at a time).
+// Thread-safety: a value type. load and save are each atomic (save renames a complete file into place), but a
+// load-change-save is not: a writer holds os::FileLock on os::lock_path_for(path) around it (l2tpvpnctl does,
+// cli/command_context), or a concurrent writer's change may be lost.
 #pragma once
 
 #include <cstddef>

@@ -361,9 +361,19 @@ std::vector<ConfigKey> build_table() {
         [](auto& c) -> auto& { return c.status_port; }),
     secret(text("status.token", V::kString, R::kLive, "bearer token every request must carry; empty: none",
         [](auto& c) -> auto& { return c.status_token; })),
+    integer("status.max_connections", 1, 4096, R::kRestart,
+        "connections open at once; past it a new one is answered 503 and closed",
+        [](auto& c) -> auto& { return c.status_max_connections; }),
+    integer("status.idle_timeout_s", 1, 3600, R::kRestart, "close a connection that sends nothing this long",
+        [](auto& c) -> auto& { return c.status_idle_timeout_s; }),
 
     path("control.socket", R::kRestart, "l2tpvpnctl's unix socket (mode 0600)",
         [](auto& c) -> auto& { return c.control_socket; }, 107),
+    integer("control.max_connections", 1, 4096, R::kRestart,
+        "connections open at once; past it a new one is closed at once",
+        [](auto& c) -> auto& { return c.control_max_connections; }),
+    integer("control.idle_timeout_s", 1, 3600, R::kRestart, "close a connection that sends nothing this long",
+        [](auto& c) -> auto& { return c.control_idle_timeout_s; }),
 
     // The daemon does not use the public address: l2tpvpnctl reads it from the file each time.
     text("server.public_address", V::kString, R::kLive, "name or address clients dial (client-setup)",

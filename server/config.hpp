@@ -102,8 +102,12 @@ struct DaemonConfig {
   std::string status_listen = "127.0.0.1";
   uint16_t status_port = 8171;
   std::string status_token;  // bearer token; empty = none
+  uint32_t status_max_connections = 64;  // open at once; past it: 503 and closed
+  uint32_t status_idle_timeout_s = 3;    // a connection that sends nothing this long is closed
   // l2tpvpnctl's control socket (root only).
   std::string control_socket = "/run/l2tpvpn/control.sock";
+  uint32_t control_max_connections = 16;  // open at once; past it: closed at once
+  uint32_t control_idle_timeout_s = 30;   // a connection that sends nothing this long is closed
   // [server]: the name or address clients dial (client-setup; empty: l2tpvpnctl asks the routing table).
   std::string public_address;
   std::string runtime_dir = "/run/l2tpvpn";  // embedded charon's conf and socket, pppd secrets snapshot

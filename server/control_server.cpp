@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <istream>
 #include <memory>
 
@@ -21,40 +23,81 @@ constexpr size_t kMaxLine = 64 * 1024;
 
 class ControlConnection : public std::enable_shared_from_this<ControlConnection> {
  public:
-  ControlConnection(stream_protocol::socket s, ControlServer& server) : socket_(std::move(s)), server_(server) {}
-  void start() { read(); }
+  ControlConnection(stream_protocol::socket s, ControlServer& server, ConnectionLimit::Slot slot,
+                    std::chrono::milliseconds idle_timeout)
+      : socket_(std::move(s)),
+        server_(server),
+        slot_(std::move(slot)),
+        idle_timer_(socket_.get_executor()),
+        idle_timeout_(idle_timeout) {}
+  void start() {
+    arm_idle();
+    read();
+  }
 
  private:
-  void read() {
+  // Restarted by every read that brings bytes; a connection waiting for our answer is not idle.
+  void arm_idle() {
     auto self = shared_from_this();
-    asio::async_read_until(socket_, buffer_, '\n', [self](boost::system::error_code ec, size_t) {
-      if (ec) {
-        if (ec == asio::error::not_found) self->reply(json{{"ok", false}, {"error", "request too long"}}.dump(), true);
-        return;
-      }
-      std::istream in(&self->buffer_);
-      std::string line;
-      std::getline(in, line);
-      self->reply(self->server_.answer(line), false);
+    idle_timer_.expires_after(idle_timeout_);
+    idle_timer_.async_wait([self](boost::system::error_code ec) {
+      if (ec || !self->socket_.is_open()) return;
+      self->slot_.idle_closed();
+      self->close();
     });
+  }
+  void read() {
+    // A complete line already buffered (a client may send several at once) is answered without reading.
+    const auto data = buffer_.data();
+    const char* begin = static_cast<const char*>(data.data());
+    const char* nl = static_cast<const char*>(std::memchr(begin, '\n', data.size()));
+    if (nl != nullptr) {
+      std::string line(begin, nl);
+      buffer_.consume(line.size() + 1);
+      idle_timer_.cancel();
+      return reply(server_.answer(line), false);
+    }
+    if (buffer_.size() >= kMaxLine) return reply(json{{"ok", false}, {"error", "request too long"}}.dump(), true);
+    auto self = shared_from_this();
+    socket_.async_read_some(buffer_.prepare(std::min<size_t>(4096, kMaxLine - buffer_.size())),
+                            [self](boost::system::error_code ec, size_t n) {
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              self->arm_idle();
+                              self->read();
+                            });
   }
   void reply(std::string text, bool close_after) {
     auto self = shared_from_this();
     out_ = std::move(text) + "\n";
     asio::async_write(socket_, asio::buffer(out_), [self, close_after](boost::system::error_code ec, size_t) {
-      if (ec || close_after) return;
+      if (ec || close_after) return self->close();
+      self->arm_idle();
       self->read();
     });
   }
+  void close() {
+    boost::system::error_code ec;
+    socket_.close(ec);
+    idle_timer_.cancel();
+  }
   stream_protocol::socket socket_;
   ControlServer& server_;
+  ConnectionLimit::Slot slot_;
+  asio::steady_timer idle_timer_;
+  std::chrono::milliseconds idle_timeout_;
   asio::streambuf buffer_{kMaxLine};
   std::string out_;
 };
 }  // namespace
 
-ControlServer::ControlServer(asio::io_context& io, std::string path)
-    : io_(io), path_(std::move(path)), acceptor_(io) {}
+ControlServer::ControlServer(asio::io_context& io, std::string path, ControlServerLimits limits)
+    : io_(io),
+      path_(std::move(path)),
+      limits_(limits),
+      acceptor_(io),
+      backoff_(io),
+      limit_(limits.max_connections) {}
 
 ControlServer::~ControlServer() { stop(); }
 
@@ -81,14 +124,33 @@ void ControlServer::stop() {
   if (!acceptor_.is_open()) return;
   boost::system::error_code ec;
   acceptor_.close(ec);
+  backoff_.cancel();
   ::unlink(path_.c_str());
 }
 
 void ControlServer::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, stream_protocol::socket s) {
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec) std::make_shared<ControlConnection>(std::move(s), *this)->start();
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec && is_resource_exhaustion(ec.value())) {
+      limit_.fd_exhausted();
+      return accept_later();
+    }
+    if (!ec) {
+      if (auto slot = limit_.admit())
+        std::make_shared<ControlConnection>(std::move(s), *this, std::move(*slot), limits_.idle_timeout)->start();
+      else
+        s.close(ec);  // past the cap: closed at once, counted by admit()
+    }
     accept();
+  });
+}
+
+// Out of descriptors: the pending connection stays in the backlog, so accepting again at once would fail again
+// at once; wait a moment (a connection closing meanwhile frees a descriptor).
+void ControlServer::accept_later() {
+  backoff_.expires_after(limits_.accept_backoff);
+  backoff_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && acceptor_.is_open()) accept();
   });
 }
 

@@ -24,6 +24,18 @@ void secure_random(std::span<uint8_t> out) {
   }
 }
 
+namespace {
+HttpServerConfig http_config(const DaemonConfig& c) {
+  HttpServerConfig h;
+  h.listen_address = c.status_listen;
+  h.port = c.status_port;
+  h.bearer_token = c.status_token;
+  h.max_connections = c.status_max_connections;
+  h.idle_timeout = std::chrono::seconds(c.status_idle_timeout_s);
+  return h;
+}
+}  // namespace
+
 Daemon::Daemon(DaemonConfig config)
     : config_(std::move(config)),
       endpoint_(config_.l2tp, secure_random,
@@ -33,8 +45,10 @@ Daemon::Daemon(DaemonConfig config)
                                         [this](const l2tp::PeerAddress& p) { return ipsec_->ike_of(p); });
                 }),
       driver_(io_, endpoint_, [this](l2tp::Action& a) { on_event(a); }),
-      http_(io_, HttpServerConfig{config_.status_listen, config_.status_port, config_.status_token}),
-      control_(io_, config_.control_socket),
+      http_(io_, http_config(config_)),
+      control_(io_, config_.control_socket,
+               ControlServerLimits{config_.control_max_connections,
+                                   std::chrono::seconds(config_.control_idle_timeout_s)}),
       signals_(io_, SIGINT, SIGTERM),
       sighup_(io_, SIGHUP),
       sigchld_(io_, SIGCHLD),
@@ -322,6 +336,8 @@ StatusSnapshot Daemon::snapshot() const {
   snap.server.uptime_s =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - started_at_).count();
   snap.server.l2tp_listen = config_.listen_address + ":" + std::to_string(config_.port);
+  if (config_.status_enabled) snap.server.status_http = http_.counters();
+  snap.server.control = control_.counters();
   snap.l2tp = l2tp_view(endpoint_);
   if (ipsec_) {
     snap.ipsec = ipsec_->view();

@@ -130,14 +130,18 @@ Status<SetupError> IpsecSupervisor::start() {
     o.log_level = config_.log_level == log::Level::kDebug ? 1 : 0;
     charon_ = std::make_unique<ipsec::EmbeddedCharon>(o);
     auto started = charon_->start();
-    if (!started && started.error().kind == ipsec::CharonError::Kind::kAlreadyRunning &&
-        is_our_embedded_charon(started.error().pid, config_.runtime_dir)) {
+    // Pinned before it is checked (os::ProcessRef), so the stop below reaches that charon or nothing.
+    std::optional<os::ProcessRef> stale;
+    if (!started && started.error().kind == ipsec::CharonError::Kind::kAlreadyRunning)
+      stale = os::ProcessRef::open(started.error().pid);
+    if (stale && is_our_embedded_charon(stale->pid(), config_.runtime_dir) && !stale->ended()) {
       // A charon of an earlier l2tpvpnd that was killed: its SAs belong to tunnels nobody serves any more.
-      pid_t stale = started.error().pid;
-      log::warn("event=stale_charon pid=" + std::to_string(stale) + " action=stop");
+      log::warn("event=stale_charon pid=" + std::to_string(stale->pid()) + " action=stop");
       os::StopPolicy policy;
       policy.poll_interval = std::chrono::milliseconds(50);
-      (void)os::stop_processes({stale}, policy);
+      std::vector<os::ProcessRef> processes;
+      processes.push_back(std::move(*stale));
+      (void)os::stop_processes(processes, policy);
       ::unlink(o.pid_file.c_str());
       started = charon_->start();
     }

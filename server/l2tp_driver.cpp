@@ -2,6 +2,7 @@
 
 #include <boost/asio/buffer.hpp>
 
+#include "server/kernel/pppol2tp_data_plane.hpp"
 #include "server/log.hpp"
 
 namespace l2tpvpn {
@@ -37,10 +38,11 @@ L2tpDriver::L2tpDriver(asio::io_context& io, l2tp::Endpoint& endpoint, EventFn o
 
 Status<SetupError> L2tpDriver::open(const udp::endpoint& bind) {
   boost::system::error_code ec;
-  // Our listener needs SO_REUSEADDR (each kernel tunnel's connected socket binds the same address and port), and
-  // Linux then lets any other socket with SO_REUSEADDR bind that port too, silently: an xl2tpd left running takes
-  // the clients' SCCRQs. So first make sure nobody holds the port: a probe bound without SO_REUSEADDR conflicts
-  // with every socket already there, whatever its options.
+  // udp/1701 is shared by our listener and every kernel tunnel's connected socket, all with SO_REUSEPORT and
+  // never SO_REUSEADDR: Linux lets a UDP socket join a SO_REUSEPORT group only when its owner has the same
+  // effective UID as the group's, while SO_REUSEADDR sharing has no such check, so any local user could bind the
+  // port too and receive decrypted L2TP. A root program with SO_REUSEPORT could still join; so first make sure
+  // nobody holds the port: a probe bound without either option conflicts with every socket already there.
   {
     udp::socket probe(io_);
     probe.open(bind.protocol(), ec);
@@ -53,7 +55,10 @@ Status<SetupError> L2tpDriver::open(const udp::endpoint& bind) {
     ec.clear();
   }
   socket_.open(bind.protocol(), ec);
-  if (!ec) socket_.set_option(udp::socket::reuse_address(true), ec);
+  if (!ec) {
+    if (auto shared = kernel::share_l2tp_port(socket_.native_handle()); !shared)
+      ec.assign(shared.error(), boost::system::system_category());
+  }
   if (!ec) socket_.bind(bind, ec);
   if (ec)
     return unexpected(SetupError{SetupPart::kL2tpSocket, ec.value(),

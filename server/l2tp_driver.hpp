@@ -30,8 +30,8 @@ class L2tpDriver {
 
   L2tpDriver(boost::asio::io_context& io, l2tp::Endpoint& endpoint, EventFn on_event);
 
-  // Binds the UDP socket. Errors: a message naming the address: the port held by another program (checked first,
-  // as our SO_REUSEADDR would otherwise share it silently), or the bind error.
+  // Binds the UDP socket. Errors: a message naming the address: the port held by another program (checked first:
+  // another root program's SO_REUSEPORT socket could otherwise join ours silently), or the bind error.
   Status<SetupError> open(const boost::asio::ip::udp::endpoint& bind);
   void start();
   // Call after driving the endpoint directly (open_tunnel, close_session, ...): runs its actions in order until

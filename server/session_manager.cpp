@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 
 #include "common/os/proc.hpp"
 #include "common/os/stop.hpp"
@@ -54,17 +53,6 @@ struct SessionManager::SessionIo {
   std::array<char, 1024> report_buf{};
   std::unique_ptr<PtyLink> pty;
 };
-
-namespace {
-
-std::optional<uint64_t> read_counter(const std::string& ifname, const char* name) {
-  std::ifstream in("/sys/class/net/" + ifname + "/statistics/" + name);
-  uint64_t v = 0;
-  if (!(in >> v)) return std::nullopt;
-  return v;
-}
-
-}  // namespace
 
 // ---- construction ----
 
@@ -372,16 +360,22 @@ void SessionManager::kill_all() {
 
 // ---- start-up clean-up ----
 
+bool SessionManager::is_our_pppd(const std::vector<std::string>& argv) {
+  return !argv.empty() && argv[0].find("pppd") != std::string::npos &&
+         std::find(argv.begin(), argv.end(), "l2tpvpn_report_fd") != argv.end();
+}
+
 size_t SessionManager::kill_stale_pppd(std::chrono::milliseconds grace) {
-  std::vector<pid_t> stale;
+  std::vector<os::ProcessRef> stale;
   for (pid_t pid : os::list_pids()) {
+    // Pinned before its argv is read, and still there after: the argv read was this process's, and the signals
+    // below reach it or nothing, however long it takes to end (its pid may be reused meanwhile).
+    auto process = os::ProcessRef::open(pid);
+    if (!process) continue;
     // The process may exit while we look: its argv then reads as empty.
-    const std::vector<std::string> argv = os::cmdline_of(pid);
-    bool ours = !argv.empty() && argv[0].find("pppd") != std::string::npos &&
-                std::find(argv.begin(), argv.end(), "l2tpvpn_report_fd") != argv.end();
-    if (ours) stale.push_back(pid);
+    if (is_our_pppd(os::cmdline_of(pid)) && !process->ended()) stale.push_back(std::move(*process));
   }
-  for (pid_t p : stale) log::warn("event=stale_pppd pid=" + std::to_string(p) + " action=terminate");
+  for (const auto& p : stale) log::warn("event=stale_pppd pid=" + std::to_string(p.pid()) + " action=terminate");
   os::StopPolicy policy;
   policy.grace = grace;
   policy.poll_interval = std::chrono::milliseconds(50);
@@ -405,13 +399,16 @@ size_t SessionManager::disconnect_user(const std::string& user) {
 
 std::vector<SessionView> SessionManager::session_views() const {
   auto views = core_.views(std::chrono::system_clock::now(), l2tp::Clock::now());
-  // Interface counters of the sessions that are up: rx is what the client sent us.
+  // Interface counters of the sessions that are up, from one netlink dump (at most kLinkStatsMaxAge old) for all
+  // of them: rx is what the client sent us.
+  const auto now = LinkStatsCache::Clock::now();
   for (auto& v : views) {
     if (!v.interface) continue;
-    v.bytes_in = read_counter(*v.interface, "rx_bytes").value_or(0);
-    v.bytes_out = read_counter(*v.interface, "tx_bytes").value_or(0);
-    v.packets_in = read_counter(*v.interface, "rx_packets").value_or(0);
-    v.packets_out = read_counter(*v.interface, "tx_packets").value_or(0);
+    const LinkCounters c = link_stats_.get(now, *v.interface).value_or(LinkCounters{});
+    v.bytes_in = c.rx_bytes;
+    v.bytes_out = c.tx_bytes;
+    v.packets_in = c.rx_packets;
+    v.packets_out = c.tx_packets;
   }
   return views;
 }

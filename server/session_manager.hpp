@@ -44,6 +44,7 @@
 #include "server/kernel/data_plane.hpp"
 #include "server/l2tp/endpoint.hpp"
 #include "server/l2tp_driver.hpp"
+#include "server/link_stats.hpp"
 #include "server/setup_error.hpp"
 #include "server/status.hpp"
 #include "server/vpn/sessions.hpp"
@@ -106,9 +107,10 @@ class SessionManager {
   // CDN to every session authenticated as `user`; returns how many.
   size_t disconnect_user(const std::string& user);
 
-  // One view per session (pppd running or exiting), for the status snapshot. Reads the interface counters of
-  // sessions that are up from sysfs.
+  // One view per session (pppd running or exiting), for the status snapshot. The interface counters of sessions
+  // that are up come from one rtnetlink dump for all of them, reused for kLinkStatsMaxAge (server/link_stats).
   std::vector<SessionView> session_views() const;
+  static constexpr std::chrono::milliseconds kLinkStatsMaxAge{1000};
   // The default data path (a tunnel that shares its peer endpoint with a kernel tunnel uses the pty).
   const char* data_path_name() const { return kernel_ ? "kernel" : "pty"; }
   size_t session_count() const { return core_.session_count(); }
@@ -119,8 +121,11 @@ class SessionManager {
   // Start-up after a crash (l2tpvpnd killed -9): pppd processes of an earlier l2tpvpnd (their argv carries our
   // plugin's l2tpvpn_report_fd) still hold kernel PPPoL2TP sessions, and with them their tunnels, UDP sockets and
   // ppp interfaces. They get SIGTERM, then SIGKILL after `grace`; the kernel then frees the rest. Returns how
-  // many there were. Blocking (bounded by grace + 1 s): call before serving.
+  // many there were. Each is pinned when found (os::ProcessRef), so a pid reused meanwhile is never signalled.
+  // Blocking (bounded by grace + 1 s): call before serving.
   static size_t kill_stale_pppd(std::chrono::milliseconds grace);
+  // An argv that is one of our pppds: pppd with our plugin's l2tpvpn_report_fd option.
+  static bool is_our_pppd(const std::vector<std::string>& argv);
 
   // Shutdown backstop: SIGKILL every pppd still running, reap it and release everything.
   void kill_all();
@@ -159,6 +164,7 @@ class SessionManager {
   std::map<std::pair<uint16_t, uint16_t>, uint64_t> pty_by_l2tp_;  // pty sessions' L2TP IDs -> serial (data)
   boost::asio::steady_timer timer_;
   std::function<void(const vpn::Action&)> l2tp_sink_;
+  mutable LinkStatsCache link_stats_{kLinkStatsMaxAge};  // a cache: refreshing it does not change the sessions
   bool running_ = false;
   bool stopping_ = false;  // kill_all: L2TP actions are no longer sent (the daemon is going)
 };

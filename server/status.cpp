@@ -223,10 +223,22 @@ void session_fields(V& v, S& s) {
 }
 
 template <class V, class S>
+void listener_fields(V& v, S& l) {
+  v("open", l.open);
+  v("max", l.max);
+  v("accepted", l.accepted);
+  v("refused_over_cap", l.refused_over_cap);
+  v("idle_closed", l.idle_closed);
+  v("accept_fd_exhausted", l.accept_fd_exhausted);
+}
+
+template <class V, class S>
 void server_fields(V& v, S& s) {
   v("version", s.version);
   v("uptime_s", s.uptime_s);
   v("l2tp_listen", s.l2tp_listen);
+  v.optional_object("status_http", s.status_http, [](auto& w, auto& l) { listener_fields(w, l); });
+  v.optional_object("control", s.control, [](auto& w, auto& l) { listener_fields(w, l); });
 }
 
 // --- the writer ---
@@ -538,6 +550,23 @@ std::string to_metrics(const StatusSnapshot& s) {
   o << "# HELP l2tpvpn_l2tp_retransmissions_total Control messages retransmitted since start.\n"
        "# TYPE l2tpvpn_l2tp_retransmissions_total counter\n";
   o << "l2tpvpn_l2tp_retransmissions_total " << s.l2tp.retransmissions << "\n";
+  std::vector<std::pair<const char*, const ListenerCounters*>> listeners;
+  if (s.server.status_http) listeners.emplace_back("status_http", &*s.server.status_http);
+  if (s.server.control) listeners.emplace_back("control", &*s.server.control);
+  if (!listeners.empty()) {
+    const std::pair<const char*, uint64_t ListenerCounters::*> series[] = {
+        {"l2tpvpn_listener_refused_over_cap_total", &ListenerCounters::refused_over_cap},
+        {"l2tpvpn_listener_idle_closed_total", &ListenerCounters::idle_closed},
+        {"l2tpvpn_listener_accept_fd_exhausted_total", &ListenerCounters::accept_fd_exhausted}};
+    o << "# HELP l2tpvpn_listener_connections Connections open on the status and control listeners.\n"
+         "# TYPE l2tpvpn_listener_connections gauge\n";
+    for (const auto& [name, l] : listeners)
+      o << "l2tpvpn_listener_connections{listener=\"" << name << "\"} " << l->open << "\n";
+    for (const auto& [metric, field] : series) {
+      o << "# TYPE " << metric << " counter\n";
+      for (const auto& [name, l] : listeners) o << metric << "{listener=\"" << name << "\"} " << l->*field << "\n";
+    }
+  }
   if (s.ppp) {
     std::map<SessionPhase, uint64_t> by_phase;
     for (const auto& se : s.sessions) ++by_phase[se.state];

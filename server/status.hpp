@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ppp/hdlc.hpp"
+#include "server/connection_limit.hpp"
 #include "server/l2tp/control_channel.hpp"
 #include "server/l2tp/endpoint.hpp"
 
@@ -121,6 +122,8 @@ struct ServerView {
   std::string version;
   int64_t uptime_s = 0;
   std::string l2tp_listen;
+  std::optional<ListenerCounters> status_http;  // absent: the status endpoint is off
+  std::optional<ListenerCounters> control;      // l2tpvpnctl's socket
 };
 
 struct StatusSnapshot {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/os/small_file.hpp"
@@ -42,6 +43,32 @@ std::vector<std::string> cmdline_of(pid_t pid) {
 
 std::vector<std::string> environ_of(pid_t pid) {
   return split_nul(read_small_file(proc_file(pid, "environ")).value_or(""));
+}
+
+std::optional<uint64_t> start_time_of(pid_t pid) {
+  const auto stat = read_small_file(proc_file(pid, "stat"));
+  if (!stat) return std::nullopt;
+  return parse_stat_start_time(*stat);
+}
+
+std::optional<uint64_t> parse_stat_start_time(std::string_view stat) {
+  // "pid (comm) state ppid ..." : after the last ')' come field 3 (state) onwards; start time is field 22.
+  const size_t close = stat.rfind(')');
+  if (close == std::string_view::npos) return std::nullopt;
+  std::string_view rest = stat.substr(close + 1);
+  for (int field = 3;; ++field) {
+    const size_t begin = rest.find_first_not_of(' ');
+    if (begin == std::string_view::npos) return std::nullopt;
+    rest.remove_prefix(begin);
+    const size_t end = std::min(rest.find(' '), rest.size());
+    if (field == 22) {
+      uint64_t v = 0;
+      const auto r = std::from_chars(rest.data(), rest.data() + end, v);
+      if (r.ec != std::errc() || r.ptr != rest.data() + end) return std::nullopt;
+      return v;
+    }
+    rest.remove_prefix(end);
+  }
 }
 
 std::vector<std::string> split_nul(std::string_view text) {

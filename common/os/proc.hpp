@@ -9,6 +9,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,14 @@ std::vector<std::string> cmdline_of(pid_t pid);
 // /proc/PID/environ split at NUL bytes ("NAME=value" entries as exec'd); empty if the process is gone or not
 // ours to read (root reads all).
 std::vector<std::string> environ_of(pid_t pid);
+
+// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. Two processes that share a
+// pid one after the other never share it, so (pid, start time) names one process (common/os/process_ref).
+// nullopt if the process is gone.
+std::optional<uint64_t> start_time_of(pid_t pid);
+// The same from the text of a stat file. The second field (comm, in parentheses) may hold spaces and ')', so the
+// fields are counted from its last ')'. nullopt when the text is not a stat line. Pure.
+std::optional<uint64_t> parse_stat_start_time(std::string_view stat);
 
 // Splits NUL-separated text: "a\0b\0" -> {"a", "b"}, "a\0\0b" -> {"a", "", "b"}, "" -> {}. Pure.
 std::vector<std::string> split_nul(std::string_view text);

@@ -58,18 +58,13 @@ ChildStop stop_child(pid_t pid, const StopPolicy& policy) {
   return result;
 }
 
-StopOutcome stop_processes(const std::vector<pid_t>& pids, const StopPolicy& policy) {
+StopOutcome stop_processes(const std::vector<ProcessRef>& processes, const StopPolicy& policy) {
   StopSteps steps;
-  steps.send = [&pids](int sig) {
-    for (pid_t p : pids)
-      if (p > 1) (void)::kill(p, sig);
+  steps.send = [&processes](int sig) {
+    for (const ProcessRef& p : processes) (void)p.signal(sig);
   };
-  steps.ended = [&pids] {
-    return std::none_of(pids.begin(), pids.end(), [](pid_t p) {
-      if (p <= 1) return false;  // never ours to stop; counts as gone
-      (void)::waitpid(p, nullptr, WNOHANG);  // ECHILD for every pid that is not our child
-      return ::kill(p, 0) == 0;
-    });
+  steps.ended = [&processes] {
+    return std::all_of(processes.begin(), processes.end(), [](const ProcessRef& p) { return p.ended(); });
   };
   return stop_with_timeout(policy, steps);
 }

@@ -22,6 +22,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/os/process_ref.hpp"
 #include "common/os/spawn.hpp"
 
 namespace l2tpvpn::os {
@@ -65,9 +66,11 @@ struct ChildStop {
 // ECHILD rule).
 ChildStop stop_child(pid_t pid, const StopPolicy& policy);
 
-// Processes that are not our children: the signals go to each pid (kill(2)), and they have ended when none of
-// them can be signalled any more (kill(pid, 0) fails). A pid that is our child after all is reaped as it ends
-// (waitpid WNOHANG), so it does not linger as a zombie that kill(2) still sees. An empty list is kAlreadyGone.
-StopOutcome stop_processes(const std::vector<pid_t>& pids, const StopPolicy& policy);
+// Processes that are not our children, each pinned when it was found (common/os/process_ref: a pidfd, else its
+// start time), so a signal never reaches a process that took over a pid in the meantime: the signals go to each
+// process still there, and they have ended when every one is gone, exited and reaped (one that is our child
+// after all is reaped here as it ends; another's zombie counts until its parent reaps it, as kill(2) sees it).
+// An empty list is kAlreadyGone.
+StopOutcome stop_processes(const std::vector<ProcessRef>& processes, const StopPolicy& policy);
 
 }  // namespace l2tpvpn::os

@@ -104,8 +104,8 @@ class DataPlane {
   virtual Status<DataPlaneError> available() = 0;
 
   // Errors: kInvalidArgument (zero IDs, peer port 0), kAlreadyExists (local tunnel ID in use, here or still in the
-  // kernel), kUnavailable (no l2tp_ppp), kSystem (bind: EADDRINUSE when another socket holds the port without
-  // SO_REUSEADDR, ...). On error nothing is left behind.
+  // kernel), kUnavailable (no l2tp_ppp), kSystem (bind: EADDRINUSE when a socket not in our SO_REUSEPORT group
+  // holds the port, ...). On error nothing is left behind.
   virtual Result<TunnelHandle, DataPlaneError> create_tunnel(const TunnelSpec& spec) = 0;
 
   // Errors: kNoSuchTunnel (tunnel.tunnel_id not created here), kInvalidArgument (zero IDs), kAlreadyExists,

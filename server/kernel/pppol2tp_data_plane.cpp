@@ -80,6 +80,12 @@ bool set_int_option(int fd, int option, int value) {
 
 }  // namespace
 
+Status<int> share_l2tp_port(int fd) {
+  const int one = 1;
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) return unexpected(errno);
+  return {};
+}
+
 PppoL2tpDataPlane::~PppoL2tpDataPlane() {
   for (auto& [id, t] : tunnels_) close_tunnel(t);
 }
@@ -114,9 +120,7 @@ Result<TunnelHandle, DataPlaneError> PppoL2tpDataPlane::create_tunnel(const Tunn
 
   UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP));
   if (!udp) return sys_error(what, "socket(AF_INET, SOCK_DGRAM)");
-  const int one = 1;
-  if (::setsockopt(udp.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
-    return sys_error(what, "setsockopt(SO_REUSEADDR)");
+  if (!share_l2tp_port(udp.get())) return sys_error(what, "setsockopt(SO_REUSEPORT)");
   const sockaddr_in local = to_sockaddr(spec.local);
   if (::bind(udp.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0)
     return sys_error(what, "bind(udp)");

@@ -3,8 +3,8 @@
 // kernels have, and is not used here).
 //
 // Per tunnel (create_tunnel):
-//   1. a UDP socket, SO_REUSEADDR (the daemon's listening socket and every tunnel socket share port 1701),
-//      bound to the local endpoint and connect()ed to the peer. Connected is required: the kernel sends data
+//   1. a UDP socket, SO_REUSEPORT (the daemon's listening socket and every tunnel socket share port 1701; see
+//      share_l2tp_port), bound to the local endpoint and connect()ed to the peer. Connected is required: the kernel sends data
 //      messages on this socket without giving an address, and the UDP stack delivers the peer's packets to the
 //      connected socket (most specific match) rather than to the listening one.
 //   2. a PPPoL2TP socket connect()ed with {fd = UDP socket, s_tunnel, d_tunnel, session IDs 0}: session 0/0 is
@@ -34,6 +34,15 @@
 #include "server/kernel/data_plane.hpp"
 
 namespace l2tpvpn::kernel {
+
+// Lets `fd` (a UDP socket, not yet bound) share the L2TP port with our other sockets, the daemon's listener and
+// every tunnel's connected socket, and with no other user's: SO_REUSEPORT, never SO_REUSEADDR. Linux admits a UDP
+// socket to a SO_REUSEPORT group only when its owner has the group's effective UID, whereas two SO_REUSEADDR
+// sockets may share a port whoever owns them (an unprivileged process could then bind the port as well and, as
+// the newest or more specific socket, receive decrypted L2TP). Within the group a connected socket still wins
+// its peer's datagrams (the kernel scores connected sockets above the group's hash choice, which skips them),
+// and the rest go to the one unconnected member, the listener. Errors: the errno of setsockopt.
+Status<int> share_l2tp_port(int fd);
 
 class PppoL2tpDataPlane final : public DataPlane {
  public:

@@ -17,6 +17,7 @@ DIRS = ["common", "server", "ipsec", "ppp", "cli"]
 # Pure modules: fed bytes, events and time, they return values and actions.
 PURE = [
     r"^server/l2tp/", r"^server/vpn/", r"^server/status\.", r"^server/config\.", r"^server/firewall\.",
+    r"^server/connection_limit\.",
     r"^ppp/(pppd_args|pppd_exit|ip_pool|plugin_report|hdlc|ipv4)\.",
     r"^ipsec/(vici_message|vici_packet|vici_session|charon_link|profile|sa_registry|traffic_selector)\.",
     r"^common/(bytes|result|display)\.",
@@ -24,7 +25,7 @@ PURE = [
 ]
 # Adapters and drivers: what a pure module must never include.
 ADAPTERS = [
-    r"^server/(daemon|session_manager|ipsec_supervisor|l2tp_driver|http_server|control_server|firewall_manager|xfrm_purge)\.hpp$",
+    r"^server/(daemon|session_manager|ipsec_supervisor|l2tp_driver|http_server|control_server|firewall_manager|xfrm_purge|link_stats)\.hpp$",
     r"^server/kernel/", r"^common/os/", r"^ppp/(pty|pppd_launcher)\.hpp$", r"^ipsec/vici_client\.hpp$",
 ]
 FORBIDDEN_SYSTEM = [r"^boost/asio", r"^sys/socket\.h$", r"^netinet/", r"^thread$", r"^mutex$", r"^unistd\.h$"]

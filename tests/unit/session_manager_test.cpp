@@ -194,6 +194,17 @@ class SessionManagerTest : public ::testing::Test {
   std::unique_ptr<SessionManager> manager_;
 };
 
+// Stale-pppd clean-up picks our pppds by argv (then pins each, os::ProcessRef): pppd with our plugin's report fd.
+TEST(SessionManagerStale, OurPppdIsPppdWithTheReportFdOption) {
+  using Argv = std::vector<std::string>;
+  EXPECT_TRUE(SessionManager::is_our_pppd(Argv{"/usr/sbin/pppd", "plugin", "l2tpvpn.so", "l2tpvpn_report_fd", "3"}));
+  EXPECT_TRUE(SessionManager::is_our_pppd(Argv{"pppd", "l2tpvpn_report_fd", "4"}));
+  EXPECT_FALSE(SessionManager::is_our_pppd(Argv{"/usr/sbin/pppd", "call", "isp"}));  // someone else's pppd
+  EXPECT_FALSE(SessionManager::is_our_pppd(Argv{"/usr/bin/vim", "l2tpvpn_report_fd"}));
+  EXPECT_FALSE(SessionManager::is_our_pppd(Argv{"pppd", "l2tpvpn_report_fd=3"}));
+  EXPECT_FALSE(SessionManager::is_our_pppd(Argv{}));  // gone while we looked
+}
+
 TEST_F(SessionManagerTest, SessionUpStartsPppdWithPoolAddressAndKernelSocket) {
   make_manager(true);
   uint16_t t = open_tunnel();

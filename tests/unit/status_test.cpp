@@ -67,7 +67,10 @@ TEST(Status, OrdinaryHostNameUnchanged) {
 // state, and nothing throws on the peer's bytes.
 StatusSnapshot full_snapshot() {
   StatusSnapshot s;
-  s.server = ServerView{"0.2.0", 42, "192.0.2.1:1701"};
+  s.server = ServerView{"0.2.0", 42, "192.0.2.1:1701",
+                        ListenerCounters{.open = 1, .max = 64, .accepted = 9, .refused_over_cap = 2, .idle_closed = 3,
+                                         .accept_fd_exhausted = 4},
+                        ListenerCounters{.open = 0, .max = 16, .accepted = 5}};
   s.l2tp = l2tp_view(*lns_with_tunnel_from("WIN\xff\n"));
   IpsecView ip;
   ip.required = true;
@@ -123,6 +126,9 @@ TEST(Status, SnapshotRendersEveryPartFromTypedValues) {
   EXPECT_TRUE(j["sessions"][1]["ipsec"].is_null());
   EXPECT_TRUE(j["sessions"][1]["pppd_pid"].is_null());
   EXPECT_EQ(j["l2tp"]["tunnels"][0]["peer_host_name"], "WIN\\xFF\\x0A");
+  EXPECT_EQ(j["server"]["status_http"]["refused_over_cap"], 2);
+  EXPECT_EQ(j["server"]["status_http"]["accept_fd_exhausted"], 4);
+  EXPECT_EQ(j["server"]["control"]["max"], 16);
 }
 
 TEST(Status, WithoutIpsecOrPppTheDefaultsAreRendered) {
@@ -132,7 +138,9 @@ TEST(Status, WithoutIpsecOrPppTheDefaultsAreRendered) {
   EXPECT_EQ(j["ipsec"]["charon"], "none");
   EXPECT_TRUE(j["ipsec"]["sas"].empty());
   EXPECT_TRUE(j["ppp"].empty());
+  EXPECT_TRUE(j["server"]["status_http"].is_null());  // the status endpoint off
   EXPECT_EQ(to_metrics(s).find("l2tpvpn_ppp_sessions"), std::string::npos);
+  EXPECT_EQ(to_metrics(s).find("l2tpvpn_listener"), std::string::npos);
 }
 
 TEST(Status, MetricsComeFromTheSameSnapshot) {
@@ -144,6 +152,10 @@ TEST(Status, MetricsComeFromTheSameSnapshot) {
   EXPECT_NE(m.find("l2tpvpn_ipsec_sas 1\n"), std::string::npos);
   EXPECT_NE(m.find("l2tpvpn_charon_link_ready 1\n"), std::string::npos);
   EXPECT_NE(m.find("l2tpvpn_tunnels{state=\"established\"} 1\n"), std::string::npos);
+  EXPECT_NE(m.find("l2tpvpn_listener_connections{listener=\"status_http\"} 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("l2tpvpn_listener_refused_over_cap_total{listener=\"status_http\"} 2\n"), std::string::npos);
+  EXPECT_NE(m.find("l2tpvpn_listener_accept_fd_exhausted_total{listener=\"status_http\"} 4\n"), std::string::npos);
+  EXPECT_NE(m.find("l2tpvpn_listener_idle_closed_total{listener=\"control\"} 0\n"), std::string::npos);
 }
 
 // The reader: what to_json wrote comes back as the same typed values (the peer's bytes included), so rendering

@@ -12,7 +12,11 @@ namespace {
 
 StatusSnapshot every_field_set() {
   StatusSnapshot s;
-  s.server = ServerView{"9.8.7", 3 * 3600 + 25 * 60, "192.0.2.1:1701"};
+  s.server = ServerView{"9.8.7", 3 * 3600 + 25 * 60, "192.0.2.1:1701",
+                        ListenerCounters{.open = 3, .max = 64, .accepted = 201, .refused_over_cap = 202,
+                                         .idle_closed = 203, .accept_fd_exhausted = 204},
+                        ListenerCounters{.open = 1, .max = 16, .accepted = 301, .refused_over_cap = 302,
+                                         .idle_closed = 303, .accept_fd_exhausted = 304}};
   TunnelView t;
   t.id = 4321;
   t.peer_id = 8765;
@@ -78,6 +82,10 @@ TEST(StatusCliContract, EveryFieldTheDaemonSendsReachesTheStatusTables) {
   const std::string out = cli::render_status(read.value);
   for (const char* want : {
            "l2tpvpnd 9.8.7, up 3h25m, L2TP on 192.0.2.1:1701",                                  // server
+           "Status endpoint: 3/64 connections, accepted=201, refused_over_cap=202, idle_closed=203, "
+           "accept_fd_exhausted=204",
+           "Control socket: 1/16 connections, accepted=301, refused_over_cap=302, idle_closed=303, "
+           "accept_fd_exhausted=304",
            "charon embedded (pid 4242), VICI link ready, required for L2TP",                   // ipsec
            "ike_terminated=37, tunnels_closed_for_sa=31, 1 SA(s)",                              //
            "198.51.100.7", "4501", "l2tpvpn[12]", "l2tp{34}", "AES_CBC-256/HMAC_SHA1_96",       // SA table

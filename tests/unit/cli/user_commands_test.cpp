@@ -2,10 +2,14 @@
 // passwords.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "unit/cli/ctl_fixture.hpp"
@@ -197,6 +201,45 @@ TEST_F(CtlTest, UnreadableUsersFileIsAnError) {
   CtlRun r = run({"user", "list"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(contains(r.err, users_));
+}
+
+// Concurrent `user add` runs (separate processes, as two admins or scripts would run l2tpvpnctl) each read, change
+// and rewrite the users file; the lock makes every one of them see the others' users, so none is lost.
+TEST_F(CtlTest, ConcurrentUserAddsLoseNoUser) {
+  constexpr int kProcesses = 6, kAddsEach = 8;
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(go[1]);
+      char c;
+      (void)::read(go[0], &c, 1);  // every process starts at once: returns when the parent closes the pipe
+      int failed = 0;
+      for (int i = 0; i < kAddsEach; ++i) {
+        const std::string name = "u" + std::to_string(p) + "x" + std::to_string(i);
+        if (run({"user", "add", name}).rc != 0) ++failed;
+      }
+      ::_exit(failed);
+    }
+    children.push_back(pid);
+  }
+  ::close(go[0]);
+  ::close(go[1]);
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a user add failed (status " << status << ")";
+  }
+  auto s = users();
+  EXPECT_EQ(s.size(), static_cast<size_t>(kProcesses * kAddsEach)) << "users lost to a concurrent rewrite";
+  for (int p = 0; p < kProcesses; ++p)
+    for (int i = 0; i < kAddsEach; ++i) {
+      const std::string name = "u" + std::to_string(p) + "x" + std::to_string(i);
+      EXPECT_NE(s.find(name), nullptr) << name << " was lost";
+    }
 }
 
 }  // namespace

@@ -131,11 +131,13 @@ TEST(PppoL2tpDataPlaneTest, LoopbackTunnelAndSession) {
   EXPECT_EQ(plane.tunnel_count(), 0u);
 }
 
-// A UDP socket bound to 127.0.0.1:port (or any address), optionally with SO_REUSEADDR like the daemon's.
+// A UDP socket bound to 127.0.0.1:port (or any address), optionally sharing the port as the daemon's listener
+// does (share_l2tp_port).
 UniqueFd udp_socket(uint16_t port, bool any_address, bool reuse) {
   UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  const int one = 1;
-  if (reuse) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuse) {
+    EXPECT_TRUE(share_l2tp_port(fd.get()));
+  }
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(any_address ? INADDR_ANY : INADDR_LOOPBACK);
@@ -162,15 +164,17 @@ bool eventually_gone(const std::string& needle) {
   return false;
 }
 
-// What the daemon relies on: with its listening socket on *:port (SO_REUSEADDR) and the tunnel's socket on
-// 127.0.0.1:port connected to the peer, the peer's control messages (T=1) arrive on the tunnel's UDP socket,
-// unchanged, and not on the listener.
-TEST(PppoL2tpDataPlaneTest, ControlMessagesStillArriveOnTheTunnelUdpSocket) {
+// What the daemon relies on: with its listening socket on the port (SO_REUSEPORT, on *:port or on 127.0.0.1:port)
+// and the tunnel's socket on 127.0.0.1:port connected to the peer, the peer's control messages (T=1) arrive on the
+// tunnel's UDP socket, unchanged, and not on the listener; a datagram from any other peer (a new SCCRQ) arrives on
+// the listener and not on the tunnel's socket.
+void control_messages_reach_the_tunnel_socket(bool listener_on_any_address) {
   PppoL2tpDataPlane plane;
   if (!plane.available()) GTEST_SKIP() << "no l2tp_ppp in this kernel (expected on the build host)";
-  const uint16_t a = free_udp_port(), b = free_udp_port();
-  UniqueFd listener = udp_socket(a, /*any_address=*/true, /*reuse=*/true);
+  const uint16_t a = free_udp_port(), b = free_udp_port(), c = free_udp_port();
+  UniqueFd listener = udp_socket(a, listener_on_any_address, /*reuse=*/true);
   UniqueFd peer = udp_socket(b, false, false);
+  UniqueFd stranger = udp_socket(c, false, false);
   auto t = plane.create_tunnel(loopback_spec(4201, 4202, a, b));
   ASSERT_TRUE(t) << t.error().to_string();
 
@@ -180,14 +184,33 @@ TEST(PppoL2tpDataPlaneTest, ControlMessagesStillArriveOnTheTunnelUdpSocket) {
   to.sin_family = AF_INET;
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   to.sin_port = htons(a);
-  ASSERT_EQ(::sendto(peer.get(), zlb, sizeof zlb, 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
-            static_cast<ssize_t>(sizeof zlb));
-  ASSERT_TRUE(readable(t->udp_fd, 2000)) << "control message did not reach the tunnel socket";
-  uint8_t buf[64];
-  ASSERT_EQ(::recv(t->udp_fd, buf, sizeof buf, 0), static_cast<ssize_t>(sizeof zlb));
-  EXPECT_EQ(std::memcmp(buf, zlb, sizeof zlb), 0);
-  EXPECT_FALSE(readable(listener.get(), 0)) << "the listener got the tunnel's packet";
+  // Several datagrams: a hash choice inside the SO_REUSEPORT group would send some of them astray.
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(::sendto(peer.get(), zlb, sizeof zlb, 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+              static_cast<ssize_t>(sizeof zlb));
+    ASSERT_TRUE(readable(t->udp_fd, 2000)) << "control message " << i << " did not reach the tunnel socket";
+    uint8_t buf[64];
+    ASSERT_EQ(::recv(t->udp_fd, buf, sizeof buf, 0), static_cast<ssize_t>(sizeof zlb));
+    EXPECT_EQ(std::memcmp(buf, zlb, sizeof zlb), 0);
+    EXPECT_FALSE(readable(listener.get(), 0)) << "the listener got the tunnel's packet";
+  }
+  // Another peer's datagram (it is not for this tunnel) goes to the listener.
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(::sendto(stranger.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 1);
+    ASSERT_TRUE(readable(listener.get(), 2000)) << "datagram " << i << " of another peer did not reach the listener";
+    char byte = 0;
+    ASSERT_EQ(::recv(listener.get(), &byte, 1, 0), 1);
+    EXPECT_FALSE(readable(t->udp_fd, 0)) << "the tunnel socket got another peer's datagram";
+  }
   EXPECT_TRUE(plane.destroy_tunnel(4201));
+}
+
+TEST(PppoL2tpDataPlaneTest, ControlMessagesStillArriveOnTheTunnelUdpSocket) {
+  control_messages_reach_the_tunnel_socket(/*listener_on_any_address=*/true);
+}
+
+TEST(PppoL2tpDataPlaneTest, ControlMessagesArriveOnTheTunnelUdpSocketBesideAListenerOnTheSameAddress) {
+  control_messages_reach_the_tunnel_socket(/*listener_on_any_address=*/false);
 }
 
 // The kernel tunnel belongs to the UDP socket: while anyone still holds a descriptor of it (the driver's dup),

@@ -31,15 +31,15 @@ no_ppp_ifaces() { no_ppp_iface srv && no_ppp_iface cli; }
 reset_logs() { rm -f "$(ns_dir srv)"/log/* "$(ns_dir cli)"/log/*; }
 
 # --- 1. the adapter's own unit tests, here where the kernel has l2tp_ppp (on the host those tests skip)
-KERNEL_TESTS="LoopbackTunnelAndSession ControlMessagesStillArriveOnTheTunnelUdpSocket TheTunnelLastsUntilTheLastUdpDescriptorCloses"
+KERNEL_TESTS="LoopbackTunnelAndSession ControlMessagesStillArriveOnTheTunnelUdpSocket ControlMessagesArriveOnTheTunnelUdpSocketBesideAListenerOnTheSameAddress TheTunnelLastsUntilTheLastUdpDescriptorCloses"
 if [ -x "$UNIT" ]; then
   out=$("$UNIT" 2>&1); rc=$?
   ok=0
   for t in $KERNEL_TESTS; do echo "$out" | grep -q "^\[       OK \] PppoL2tpDataPlaneTest.$t " && ok=$((ok + 1)); done
-  if [ $rc -eq 0 ] && [ $ok -eq 3 ]; then
-    pass "kernel_pppol2tp_data_plane_test in the guest: loopback tunnel/session lifecycle, control messages on the tunnel socket, stale-tunnel detection"
+  if [ $rc -eq 0 ] && [ $ok -eq 4 ]; then
+    pass "kernel_pppol2tp_data_plane_test in the guest: loopback tunnel/session lifecycle, control messages on the tunnel socket and the rest on the SO_REUSEPORT listener, stale-tunnel detection"
   else
-    fail "kernel_pppol2tp_data_plane_test in the guest (exit $rc, $ok of 3 kernel tests ran OK)"; echo "$out" | tail -n 30
+    fail "kernel_pppol2tp_data_plane_test in the guest (exit $rc, $ok of 4 kernel tests ran OK)"; echo "$out" | tail -n 30
   fi
 else
   fail "no $UNIT (build the target kernel_pppol2tp_data_plane_test)"

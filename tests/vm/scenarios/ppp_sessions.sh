@@ -177,6 +177,14 @@ check "ping cli -> 10.99.0.1 through the session" quiet pingp cli 10.99.0.1 3
 check "ping srv -> $(q user u01 address) through the session" quiet pingp srv "$(q user u01 address)" 3
 check "kernel session for u01 in /proc/net/pppol2tp" [ "$(kernel_sessions)" = 1 ]
 iperf_run "l2tpvpnd kernel PPPoL2TP data path (no IPsec, MTU 1350)" 10.99.0.1
+# The session's counters in /status come from one rtnetlink dump for all sessions (server/link_stats), at most
+# 1 s old: iperf3 sent the server well over 1 MB (bytes_in) and the acknowledgements came back (bytes_out).
+u01_counted() { [ "$(q user u01 bytes_in)" -gt 1000000 ] 2>/dev/null && [ "$(q user u01 bytes_out)" -gt 0 ] 2>/dev/null; }
+if wait_for 5 u01_counted; then
+  pass "u01's /status counters show the iperf3 traffic: bytes_in $(q user u01 bytes_in), bytes_out $(q user u01 bytes_out), packets_in $(q user u01 packets_in)"
+else
+  fail "u01's /status counters: bytes_in $(q user u01 bytes_in), bytes_out $(q user u01 bytes_out)"
+fi
 
 # --- B2. users change without a restart: a new user via SIGHUP, removed with disconnect-user; u01 untouched
 pid_u01=$(q user u01 pppd_pid)

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +28,33 @@ TEST(SplitNul, Table) {
   EXPECT_EQ(split_nul("a\0\0b"s), (Strings{"a", "", "b"}));
   EXPECT_EQ(split_nul("\0"s), Strings{""});
   EXPECT_EQ(split_nul("with space\0x=1\0"s), (Strings{"with space", "x=1"}));
+}
+
+TEST(StatStartTime, FieldTwentyTwoCountedFromTheLastParenthesis) {
+  // A comm with spaces and parentheses must not shift the fields.
+  const std::string line =
+      "4242 (pppd ) (x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654321 12345 67 "
+      "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+  EXPECT_EQ(parse_stat_start_time(line), 987654321u);
+  EXPECT_EQ(parse_stat_start_time("1 (init) S 1 1"), std::nullopt);  // too short
+  EXPECT_EQ(parse_stat_start_time("no parenthesis at all"), std::nullopt);
+  EXPECT_EQ(parse_stat_start_time("1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 12ab 0"), std::nullopt);
+  EXPECT_EQ(parse_stat_start_time(""), std::nullopt);
+}
+
+TEST(StatStartTime, OurOwnAndAGoneProcess) {
+  auto mine = start_time_of(::getpid());
+  ASSERT_TRUE(mine);
+  EXPECT_GT(*mine, 0u);
+  EXPECT_EQ(start_time_of(::getpid()), mine) << "a process's start time does not change";
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  auto child_start = start_time_of(child);  // alive or a zombie until reaped: the stat file is there
+  ::waitpid(child, nullptr, 0);
+  EXPECT_TRUE(child_start);
+  EXPECT_GE(*child_start, *mine);
+  EXPECT_EQ(start_time_of(child), std::nullopt);
 }
 
 TEST(ListPids, OnlyNumericEntries) {

@@ -189,26 +189,49 @@ TEST(StopChild, AlreadyGone) {
   EXPECT_EQ(r.status, ExitStatus{});
 }
 
+// The processes as stop_processes takes them: each pinned (ProcessRef) while it runs.
+std::vector<ProcessRef> pinned(std::initializer_list<pid_t> pids) {
+  std::vector<ProcessRef> out;
+  for (pid_t p : pids) {
+    auto ref = ProcessRef::open(p);
+    EXPECT_TRUE(ref) << "pid " << p << " is not running";
+    if (ref) out.push_back(std::move(*ref));
+  }
+  return out;
+}
+
 TEST(StopProcesses, TermThenKillThenGone) {
   const pid_t polite = start_ready("echo ready; exec sleep 30");
   const pid_t stubborn = start_ready("trap '' TERM; echo ready; exec sleep 30");
   ASSERT_GT(polite, 0);
   ASSERT_GT(stubborn, 0);
+  const auto processes = pinned({polite, stubborn});
   const auto t0 = StopClock::now();
-  EXPECT_EQ(stop_processes({polite, stubborn}, policy(milliseconds(200), milliseconds(2000), milliseconds(10))),
+  EXPECT_EQ(stop_processes(processes, policy(milliseconds(200), milliseconds(2000), milliseconds(10))),
             StopOutcome::kKilled);
   EXPECT_GE(StopClock::now() - t0, milliseconds(200));
   EXPECT_NE(::kill(polite, 0), 0);
   EXPECT_NE(::kill(stubborn, 0), 0);
   // Both are gone (and were reaped as they ended, being ours): stopping them again sends nothing.
-  EXPECT_EQ(stop_processes({polite, stubborn}, StopPolicy{}), StopOutcome::kAlreadyGone);
+  EXPECT_EQ(stop_processes(processes, StopPolicy{}), StopOutcome::kAlreadyGone);
   EXPECT_EQ(stop_processes({}, StopPolicy{}), StopOutcome::kAlreadyGone);
 }
 
-TEST(StopProcesses, RefusesPidOneAndBelow) {
-  // Never signalled (kill(-1) would reach everything, kill(0) our own group); they count as gone.
-  EXPECT_EQ(stop_processes({0, 1, -1}, policy(milliseconds(10), milliseconds(10), milliseconds(5))),
-            StopOutcome::kAlreadyGone);
+TEST(StopProcesses, TheStartTimePinStopsThemToo) {
+  const pid_t stubborn = start_ready("trap '' TERM; echo ready; exec sleep 30");
+  ASSERT_GT(stubborn, 0);
+  auto ref = ProcessRef::open(stubborn, ProcessRef::Pin::kStartTimeOnly);
+  ASSERT_TRUE(ref);
+  std::vector<ProcessRef> processes;
+  processes.push_back(std::move(*ref));
+  EXPECT_EQ(stop_processes(processes, policy(milliseconds(50), milliseconds(2000), milliseconds(10))),
+            StopOutcome::kKilled);
+  EXPECT_NE(::kill(stubborn, 0), 0);
+}
+
+TEST(StopProcesses, PidOneAndBelowCannotBePinned) {
+  // Never signalled (kill(-1) would reach everything, kill(0) our own group, 1 is init).
+  for (pid_t p : {0, 1, -1}) EXPECT_FALSE(ProcessRef::open(p)) << p;
 }
 
 }  // namespace
