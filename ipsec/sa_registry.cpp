@@ -317,6 +317,25 @@ std::optional<SaInfo> SaRegistry::find(const IpAddress& peer, uint16_t peer_port
   return best->info;
 }
 
+std::optional<uint32_t> SaRegistry::unique_ike_of(const IpAddress& peer, uint16_t peer_port) const {
+  int best_rank = -1;
+  std::optional<uint32_t> ike;
+  bool ambiguous = false;
+  for (const auto& [id, e] : children_) {
+    auto rank = match(e, peer, peer_port);
+    if (!rank || *rank < best_rank) continue;
+    if (*rank > best_rank) {
+      best_rank = *rank;
+      ike = e.info.ike_id;
+      ambiguous = false;
+    } else if (e.info.ike_id != *ike) {
+      ambiguous = true;
+    }
+  }
+  if (ambiguous) return std::nullopt;
+  return ike;
+}
+
 std::vector<SaInfo> SaRegistry::all() const {
   std::vector<SaInfo> out;
   out.reserve(children_.size());

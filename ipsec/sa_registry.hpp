@@ -79,6 +79,11 @@ class SaRegistry {
   bool on_event(std::string_view name, const vici::Message& message);
 
   std::optional<SaInfo> find(const IpAddress& peer, uint16_t peer_port) const;
+  // The IKE_SA behind the peer's L2TP, only when that is unambiguous: the best-matching CHILD_SAs all belong to
+  // one IKE_SA. Behind one NAT two Windows clients both send from the public address and port 1701 through
+  // selectors that match equally; then this is nullopt, so that ending one client's tunnel never ends the other
+  // client's IKE_SA (its own DPD or rekey ends it instead).
+  std::optional<uint32_t> unique_ike_of(const IpAddress& peer, uint16_t peer_port) const;
   std::vector<SaInfo> find_all(const IpAddress& peer, uint16_t peer_port) const;
   std::vector<SaInfo> all() const;  // ordered by CHILD_SA unique id
   size_t size() const { return children_.size(); }

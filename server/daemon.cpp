@@ -442,7 +442,7 @@ void Daemon::on_event(l2tp::Action& action) {
       tunnel_peers_.erase(it);
       if (ipsec_) {
         coupling_.tunnel_closed(ipsec_->can_terminate(), peer, tunnel_refs(),
-                                [this](const l2tp::PeerAddress& p) { return ipsec_->ike_of(p); });
+                                [this](const l2tp::PeerAddress& p) { return ipsec_->unique_ike_of(p); });
         run_coupling();
       }
     }

@@ -268,6 +268,10 @@ std::optional<uint32_t> IpsecSupervisor::ike_of(const l2tp::PeerAddress& peer) c
   return std::nullopt;
 }
 
+std::optional<uint32_t> IpsecSupervisor::unique_ike_of(const l2tp::PeerAddress& peer) const {
+  return registry_.unique_ike_of(to_ip(peer), peer.port);
+}
+
 bool IpsecSupervisor::can_terminate() const {
   return config_.ipsec.required && link_ && client_ && client_->connected();
 }

@@ -72,6 +72,9 @@ class IpsecSupervisor {
   std::optional<ipsec::SaInfo> sa_for(const l2tp::PeerAddress& peer) const;
   // The IKE_SA of the SA that covers `peer`'s L2TP, if any.
   std::optional<uint32_t> ike_of(const l2tp::PeerAddress& peer) const;
+  // The IKE_SA to end with `peer`'s last tunnel: only when no other client's SA matches it as well (clients
+  // behind one NAT; ipsec::SaRegistry::unique_ike_of).
+  std::optional<uint32_t> unique_ike_of(const l2tp::PeerAddress& peer) const;
   // Tunnels lose their SA only when IPsec is required and the SA view mirrors charon's.
   bool enforcing() const { return config_.ipsec.required && link_ready(); }
   // An IKE_SA can be terminated: IPsec required and charon connected.

@@ -233,6 +233,26 @@ TEST(SaRegistry, TwoClientsBehindOneNat) {
   EXPECT_EQ(r.all().front().child_id, 1u);
 }
 
+// Two Windows clients behind one NAT: both send L2TP from the public address and port 1701, each inside its own
+// SA with the same kind of selector. Which IKE_SA a tunnel belongs to cannot be told from the address, so none is
+// named (ending one client's tunnel must not end the other's IKE_SA); a selector naming the port exactly, or a
+// single client, is unambiguous.
+TEST(SaRegistry, UniqueIkeOfIsNulloptWhenClientsBehindOneNatMatchEqually) {
+  SaRegistry r;
+  r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {child_section(1, "10.0.0.2/32[udp/1701]")}),
+                 list_sa("l2tpvpn", ike_section(2, "198.51.100.7", 4501), {child_section(2, "10.0.0.3/32[udp/1701]")})});
+  EXPECT_EQ(r.find_all(ip("198.51.100.7"), 1701).size(), 2u);
+  EXPECT_FALSE(r.unique_ike_of(ip("198.51.100.7"), 1701));
+  EXPECT_TRUE(r.find(ip("198.51.100.7"), 1701));  // admission still finds an SA
+
+  SaRegistry one;
+  one.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {child_section(1, "10.0.0.2/32[udp]")}),
+                   list_sa("l2tpvpn", ike_section(2, "198.51.100.7", 4501), {child_section(2, "10.0.0.3/32[udp/l2f]")})});
+  EXPECT_EQ(one.unique_ike_of(ip("198.51.100.7"), 1701), 2u);   // the exact port ranks first
+  EXPECT_EQ(one.unique_ike_of(ip("198.51.100.7"), 50000), 1u);  // only [udp] matches
+  EXPECT_FALSE(one.unique_ike_of(ip("198.51.100.8"), 1701));
+}
+
 TEST(SaRegistry, MalformedAndUnknownInputIsCountedNotFatal) {
   SaRegistry r;
   Message bad;
