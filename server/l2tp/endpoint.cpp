@@ -85,19 +85,19 @@ size_t Endpoint::tunnels_to(const PeerAddress& peer) const {
   return n;
 }
 
+double Endpoint::refilled(const RateBucket& b, TimePoint now) const {
+  const double rate = config_->max_control_rate;
+  if (now <= b.last) return b.tokens;
+  return std::min(2.0 * rate, b.tokens + std::chrono::duration<double>(now - b.last).count() * rate);
+}
+
 bool Endpoint::take_control_token(TimePoint now, const PeerAddress& from) {
   const uint32_t rate = config_->max_control_rate;
   if (rate == 0) return true;
-  const double burst = 2.0 * rate;
-  PeerAddress host = from;
-  host.port = 0;
   if (buckets_.size() >= bucket_gc_at_) forget_idle_buckets(now);
-  auto [it, fresh] = buckets_.try_emplace(host, RateBucket{burst, now});
-  RateBucket& b = it->second;
-  if (!fresh && now > b.last) {
-    b.tokens = std::min(burst, b.tokens + std::chrono::duration<double>(now - b.last).count() * rate);
-    b.last = now;
-  }
+  RateBucket& b = buckets_.try_emplace(from.host(), RateBucket{2.0 * rate, now}).first->second;
+  b.tokens = refilled(b, now);
+  b.last = std::max(b.last, now);
   if (b.tokens < 1.0) {
     ++drops_["control_rate_limit"];
     return false;
@@ -302,11 +302,9 @@ std::optional<TimePoint> Endpoint::next_deadline() const {
 void Endpoint::forget_idle_buckets(TimePoint now) {
   // A rate bucket is kept while its address holds a tunnel; without one it goes once it has filled up again
   // (forgetting it then loses nothing), so the table stays as small as the set of recent peers.
-  const double rate = config_->max_control_rate, burst = 2.0 * rate;
+  const double burst = 2.0 * config_->max_control_rate;
   for (auto it = buckets_.begin(); it != buckets_.end();) {
-    const RateBucket& b = it->second;
-    double tokens = b.tokens + (now > b.last ? std::chrono::duration<double>(now - b.last).count() * rate : 0.0);
-    if ((rate == 0 || tokens >= burst) && tunnels_to(it->first) == 0)
+    if (refilled(it->second, now) >= burst && tunnels_to(it->first) == 0)
       it = buckets_.erase(it);
     else
       ++it;

@@ -93,7 +93,9 @@ class Endpoint {
     double tokens;
     TimePoint last;
   };
-  std::map<PeerAddress, RateBucket> buckets_;  // by address (port 0)
+  // A bucket's tokens at `now`: refilled at max_control_rate per second, up to bursts of twice that.
+  double refilled(const RateBucket& b, TimePoint now) const;
+  std::map<PeerAddress, RateBucket> buckets_;  // by PeerAddress::host()
   size_t bucket_gc_at_ = 64;                   // table size that triggers forget_idle_buckets
 };
 

@@ -28,6 +28,12 @@ struct PeerAddress {
 
   static PeerAddress v4(uint32_t host_order_ip, uint16_t port);
   bool same_host(const PeerAddress& o) const { return family == o.family && ip == o.ip; }
+  // The address alone (port 0): the key of what is counted per host (limits, clients behind one NAT).
+  PeerAddress host() const {
+    PeerAddress h = *this;
+    h.port = 0;
+    return h;
+  }
   std::string to_string() const;  // "192.0.2.1:1701" / "[2001:db8::1]:1701"
   std::string host_string() const;
   auto operator<=>(const PeerAddress&) const = default;

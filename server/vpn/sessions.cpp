@@ -504,11 +504,6 @@ void Sessions::release_all() {
 
 namespace {
 
-l2tp::PeerAddress host_of(l2tp::PeerAddress a) {
-  a.port = 0;
-  return a;
-}
-
 PeerUsage lookup(const std::map<l2tp::PeerAddress, PeerUsage>& m, const l2tp::PeerAddress& key) {
   auto it = m.find(key);
   return it == m.end() ? PeerUsage{} : it->second;
@@ -527,18 +522,18 @@ void adjust(std::map<l2tp::PeerAddress, PeerUsage>& m, const l2tp::PeerAddress& 
 
 PeerUsage Sessions::usage_of(const l2tp::PeerAddress& peer) const { return lookup(by_client_, peer); }
 
-PeerUsage Sessions::usage_of_host(const l2tp::PeerAddress& peer) const { return lookup(by_host_, host_of(peer)); }
+PeerUsage Sessions::usage_of_host(const l2tp::PeerAddress& peer) const { return lookup(by_host_, peer.host()); }
 
 void Sessions::account(const Session& s, int sign) {
   int unauth = s.user ? 0 : sign;
   adjust(by_client_, s.peer, sign, unauth);
-  adjust(by_host_, host_of(s.peer), sign, unauth);
+  adjust(by_host_, s.peer.host(), sign, unauth);
   unauthenticated_ = static_cast<size_t>(static_cast<long>(unauthenticated_) + unauth);
 }
 
 void Sessions::account_authenticated(const Session& s) {
   adjust(by_client_, s.peer, 0, -1);
-  adjust(by_host_, host_of(s.peer), 0, -1);
+  adjust(by_host_, s.peer.host(), 0, -1);
   --unauthenticated_;
 }
 

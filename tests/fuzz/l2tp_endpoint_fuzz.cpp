@@ -28,14 +28,12 @@ const PeerAddress kPeers[] = {PeerAddress::v4(0xc0000202, 1701), PeerAddress::v4
 constexpr size_t kOneMessage = 2048;
 
 void check_bounds(const Endpoint& ep, const L2tpConfig& cfg, bool admission) {
-  std::map<uint32_t, size_t> per_host;
+  std::map<PeerAddress, size_t> per_host;
   size_t held = 0;
   for (const Tunnel* t : ep.tunnels()) {
     if (!t->held()) continue;
     ++held;
-    uint32_t host = uint32_t{t->peer().ip[0]} << 24 | uint32_t{t->peer().ip[1]} << 16 |
-                    uint32_t{t->peer().ip[2]} << 8 | t->peer().ip[3];
-    ++per_host[host];
+    ++per_host[t->peer().host()];
     check(t->sessions().size() <= cfg.max_sessions_per_tunnel);
     check(t->held_control_bytes() <= cfg.max_control_bytes + kOneMessage);
     if (admission) check(t->peer().same_host(kPeers[0]));
