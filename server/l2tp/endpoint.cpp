@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include <cstdio>
 
@@ -302,9 +303,14 @@ std::optional<TimePoint> Endpoint::next_deadline() const {
 void Endpoint::forget_idle_buckets(TimePoint now) {
   // A rate bucket is kept while its address holds a tunnel; without one it goes once it has filled up again
   // (forgetting it then loses nothing), so the table stays as small as the set of recent peers.
+  // It runs on every timer tick: the addresses holding tunnels are gathered once, not counted per bucket.
+  if (buckets_.empty()) return;
+  std::set<PeerAddress> with_tunnels;
+  for (const auto& [id, t] : tunnels_)
+    if (t->held()) with_tunnels.insert(t->peer().host());
   const double burst = 2.0 * config_->max_control_rate;
   for (auto it = buckets_.begin(); it != buckets_.end();) {
-    if (refilled(it->second, now) >= burst && tunnels_to(it->first) == 0)
+    if (refilled(it->second, now) >= burst && !with_tunnels.count(it->first))
       it = buckets_.erase(it);
     else
       ++it;
