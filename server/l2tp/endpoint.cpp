@@ -8,8 +8,9 @@
 
 namespace l2tpvpn::l2tp {
 
-PeerAddress PeerAddress::v4(uint32_t ip, uint16_t port) {
+PeerAddress PeerAddress::v4(uint32_t ip, uint16_t port, uint32_t mark) {
   PeerAddress p;
+  p.mark = mark;
   p.family = Family::kV4;
   p.ip[0] = static_cast<uint8_t>(ip >> 24);
   p.ip[1] = static_cast<uint8_t>(ip >> 16);
@@ -36,7 +37,9 @@ std::string PeerAddress::host_string() const {
 std::string PeerAddress::to_string() const {
   std::string h = host_string();
   if (family == Family::kV6) h = "[" + h + "]";
-  return h + ":" + std::to_string(port);
+  h += ":" + std::to_string(port);
+  if (mark != 0) h += "#" + std::to_string(mark);
+  return h;
 }
 
 Endpoint::Endpoint(L2tpConfig config, RandomFn random, AdmissionFn admission)
@@ -193,7 +196,7 @@ void Endpoint::on_datagram(TimePoint now, const PeerAddress& from, ByteView data
   if (!h.control) {
     ++stats_.data;
     Tunnel* t = find(h.tunnel_id);
-    if (!t || !t->peer().same_host(from)) {
+    if (!t || !t->peer().same_client(from)) {
       ++drops_["data_unknown_tunnel"];
       return;
     }
@@ -210,7 +213,7 @@ void Endpoint::on_datagram(TimePoint now, const PeerAddress& from, ByteView data
     ++drops_["unknown_tunnel"];
     return;
   }
-  if (!t->peer().same_host(from)) {
+  if (!t->peer().same_client(from)) {
     ++drops_["wrong_peer"];
     return;
   }
@@ -257,7 +260,7 @@ void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& pa
   // §4.4.3 tie breaker: we have our own SCCRQ outstanding to this peer, and both carry a tie breaker.
   if (m->tie_breaker) {
     for (auto& [id, t] : tunnels_) {
-      if (!t->peer().same_host(from) || t->state() != TunnelState::kWaitCtlReply || !t->tie_breaker()) continue;
+      if (!t->peer().same_client(from) || t->state() != TunnelState::kWaitCtlReply || !t->tie_breaker()) continue;
       if (*t->tie_breaker() < *m->tie_breaker) {  // ours wins: ignore theirs
         ++drops_["tie_breaker_lost_by_peer"];
         return;

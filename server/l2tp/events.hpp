@@ -20,21 +20,32 @@
 namespace l2tpvpn::l2tp {
 
 // A UDP peer as the pure core sees it: no socket headers here. IPv4 addresses use the first 4 bytes.
+//
+// `mark` says which IPsec SA the datagram came through: charon gives every L2TP CHILD_SA a mark of its own and
+// the kernel sets it on each packet that SA decrypts (SO_RCVMARK hands it to us); replies carry it back out
+// (SO_MARK), which selects the same SA. Clients behind one NAT can share address *and* port (Windows always
+// sends from 1701): the mark is then all that tells them apart. 0: no mark (IPsec off, or an unmarked SA).
 struct PeerAddress {
   enum class Family : uint8_t { kV4, kV6 };
   Family family = Family::kV4;
   std::array<uint8_t, 16> ip{};
   uint16_t port = 0;
+  uint32_t mark = 0;
 
-  static PeerAddress v4(uint32_t host_order_ip, uint16_t port);
+  static PeerAddress v4(uint32_t host_order_ip, uint16_t port, uint32_t mark = 0);
   bool same_host(const PeerAddress& o) const { return family == o.family && ip == o.ip; }
-  // The address alone (port 0): the key of what is counted per host (limits, clients behind one NAT).
+  // The same client: its address and the SA it sends through. The port is not compared: a peer's L2TP port
+  // does not identify it (a tunnel's datagrams come from the port its SCCRQ came from, which NAT may remap).
+  bool same_client(const PeerAddress& o) const { return same_host(o) && mark == o.mark; }
+  // The address alone (no port, no mark): the key of what is counted per host (limits: clients behind one NAT
+  // share them).
   PeerAddress host() const {
     PeerAddress h = *this;
     h.port = 0;
+    h.mark = 0;
     return h;
   }
-  std::string to_string() const;  // "192.0.2.1:1701" / "[2001:db8::1]:1701"
+  std::string to_string() const;  // "192.0.2.1:1701" / "[2001:db8::1]:1701", "192.0.2.1:1701#2" with a mark
   std::string host_string() const;
   auto operator<=>(const PeerAddress&) const = default;
 };

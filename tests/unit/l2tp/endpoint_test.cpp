@@ -735,5 +735,47 @@ TEST(EndpointLimits, NothingIsDecodedBeforeAdmission) {
   EXPECT_EQ(p.lns->drops().at("tunnel0_truncated_avp"), 1u);  // only the admitted peer's was parsed
 }
 
+
+// ---- clients behind one NAT: same public address and port, told apart by the mark of the SA they came through
+
+TEST(EndpointSameNat, TunnelsFromOneAddressAndPortAreToldApartByTheMark) {
+  L2tpConfig cfg;
+  cfg.role = Role::kLns;
+  cfg.channel.hello_interval = Duration(0);
+  Endpoint lns(cfg, seeded(7));
+  const PeerAddress a = PeerAddress::v4(0xc0000214, 1701, 1);  // 192.0.2.20:1701 through SA mark 1
+  const PeerAddress b = PeerAddress::v4(0xc0000214, 1701, 2);  // the same address and port, SA mark 2
+  TimePoint now{};
+  // Both pick the same Assigned Tunnel ID: only the mark separates their control connections.
+  lns.on_datagram(now, a, sccrq_bytes(7));
+  lns.on_datagram(now, b, sccrq_bytes(7));
+  auto replies = only<SendDatagram>(lns.take_actions());
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].to, a);
+  EXPECT_EQ(replies[1].to, b);  // the reply goes out with b's mark, so through b's SA
+  const uint16_t tunnel_a = *decode_sent(replies[0]).assigned_tunnel_id;
+  const uint16_t tunnel_b = *decode_sent(replies[1]).assigned_tunnel_id;
+  ASSERT_NE(tunnel_a, 0);
+  ASSERT_NE(tunnel_a, tunnel_b);
+  EXPECT_EQ(lns.tunnel(tunnel_a)->peer(), a);
+  EXPECT_EQ(lns.tunnel(tunnel_b)->peer(), b);
+
+  // b crafts a control message and a data message for a's tunnel, inside its own SA: both are dropped unread.
+  const auto before_wrong = lns.drops().count("wrong_peer") ? lns.drops().at("wrong_peer") : 0;
+  lns.on_datagram(now, b, encode_control(tunnel_a, 0, 1, 1, {}));  // a ZLB that would ack a's SCCRP
+  EXPECT_EQ(lns.drops().at("wrong_peer"), before_wrong + 1);
+  lns.on_datagram(now, b, encode_data(tunnel_a, 1, Bytes{0xff, 0x03, 0xc0, 0x21}));
+  EXPECT_EQ(lns.drops().at("data_unknown_tunnel"), 1u);
+  EXPECT_EQ(lns.tunnel(tunnel_a)->state(), TunnelState::kWaitCtlConn);  // a's tunnel never saw b's bytes
+}
+
+TEST(EndpointSameNat, PerAddressLimitsIgnoreMarkAndPort) {
+  // Limits stay per address: a NAT's clients share them, whatever SA or port each uses.
+  EXPECT_EQ(PeerAddress::v4(0xc0000214, 1701, 1).host(), PeerAddress::v4(0xc0000214, 4242, 9).host());
+  EXPECT_TRUE(PeerAddress::v4(0xc0000214, 1701, 1).same_client(PeerAddress::v4(0xc0000214, 50000, 1)));
+  EXPECT_FALSE(PeerAddress::v4(0xc0000214, 1701, 1).same_client(PeerAddress::v4(0xc0000214, 1701, 2)));
+  EXPECT_EQ(PeerAddress::v4(0xc0000214, 1701, 2).to_string(), "192.0.2.20:1701#2");
+  EXPECT_EQ(PeerAddress::v4(0xc0000214, 1701).to_string(), "192.0.2.20:1701");
+}
 }  // namespace
 }  // namespace l2tpvpn::l2tp
