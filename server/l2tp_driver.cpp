@@ -2,6 +2,7 @@
 
 #include <boost/asio/buffer.hpp>
 
+#include "server/kernel/marked_udp.hpp"
 #include "server/kernel/pppol2tp_data_plane.hpp"
 #include "server/log.hpp"
 
@@ -60,6 +61,8 @@ Status<SetupError> L2tpDriver::open(const udp::endpoint& bind) {
       ec.assign(shared.error(), boost::system::system_category());
   }
   if (!ec) socket_.bind(bind, ec);
+  if (!ec) socket_.native_non_blocking(true, ec);
+  if (!ec) marks_supported_ = static_cast<bool>(kernel::receive_marks(socket_.native_handle()));
   if (ec)
     return unexpected(SetupError{SetupPart::kL2tpSocket, ec.value(),
                                  "cannot bind UDP " + bind.address().to_string() + ":" +
@@ -85,6 +88,7 @@ Status<SetupError> L2tpDriver::attach_tunnel_socket(uint16_t tunnel_id, int fd) 
   auto ts = std::make_shared<TunnelSocket>(io_);
   boost::system::error_code ec;
   ts->socket.assign(socket_.local_endpoint().protocol(), fd, ec);
+  if (!ec) ts->socket.native_non_blocking(true, ec);
   if (ec) return unexpected(SetupError{SetupPart::kTunnelSocket, ec.value(), "cannot adopt tunnel socket: " + ec.message()});
   detach_tunnel_socket(tunnel_id);
   tunnel_sockets_[tunnel_id] = ts;
@@ -100,23 +104,51 @@ void L2tpDriver::detach_tunnel_socket(uint16_t tunnel_id) {
   tunnel_sockets_.erase(it);
 }
 
+namespace {
+
+l2tp::PeerAddress to_peer(const sockaddr_storage& from, uint32_t mark) {
+  l2tp::PeerAddress p;
+  if (from.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&from);
+    p = l2tp::PeerAddress::v4(ntohl(in->sin_addr.s_addr), ntohs(in->sin_port));
+  } else if (from.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&from);
+    p.family = l2tp::PeerAddress::Family::kV6;
+    std::memcpy(p.ip.data(), &in6->sin6_addr, 16);
+    p.port = ntohs(in6->sin6_port);
+  }
+  p.mark = mark;
+  return p;
+}
+
+}  // namespace
+
+void L2tpDriver::drain(udp::socket& socket, std::span<uint8_t> buffer) {
+  // Bounded per wake-up, so one busy socket cannot starve the others and the timers.
+  for (int i = 0; i < 64; ++i) {
+    auto d = kernel::receive_marked(socket.native_handle(), buffer);
+    if (!d) {
+      if (d.error() != EAGAIN && d.error() != EWOULDBLOCK && d.error() != EINTR) ++receive_errors_;
+      if (d.error() != EINTR) return;
+      continue;
+    }
+    endpoint_.on_datagram(l2tp::Clock::now(), to_peer(d->from, d->mark), ByteView(buffer.data(), d->size));
+  }
+}
+
 void L2tpDriver::receive_tunnel(uint16_t tunnel_id, std::shared_ptr<TunnelSocket> ts) {
-  ts->socket.async_receive_from(asio::buffer(ts->buffer), ts->from,
-                                [this, tunnel_id, ts](boost::system::error_code ec, size_t n) {
-                                  if (stopped_ || ec == asio::error::operation_aborted || !ts->socket.is_open())
-                                    return;
-                                  if (!ec)
-                                    endpoint_.on_datagram(l2tp::Clock::now(), to_peer(ts->from),
-                                                          ByteView(ts->buffer.data(), n));
-                                  kick();
-                                  receive_tunnel(tunnel_id, ts);
-                                });
+  ts->socket.async_wait(udp::socket::wait_read, [this, tunnel_id, ts](boost::system::error_code ec) {
+    if (stopped_ || ec == asio::error::operation_aborted || !ts->socket.is_open()) return;
+    if (!ec) drain(ts->socket, ts->buffer);
+    kick();
+    receive_tunnel(tunnel_id, ts);
+  });
 }
 
 void L2tpDriver::receive() {
-  socket_.async_receive_from(asio::buffer(buffer_), from_, [this](boost::system::error_code ec, size_t n) {
+  socket_.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
     if (stopped_ || ec == asio::error::operation_aborted) return;
-    if (!ec) endpoint_.on_datagram(l2tp::Clock::now(), to_peer(from_), ByteView(buffer_.data(), n));
+    if (!ec) drain(socket_, buffer_);
     kick();
     receive();
   });
@@ -136,10 +168,19 @@ void L2tpDriver::kick() {
       if (auto* s = std::get_if<l2tp::SendDatagram>(&a)) {
         boost::system::error_code ec;
         auto ts = tunnel_sockets_.find(s->tunnel_id);
-        if (ts != tunnel_sockets_.end())
+        if (s->to.mark != 0) {
+          // Through the peer's SA: from the listener with the SA's mark. (A kernel tunnel's socket of a marked
+          // peer may be bound to the SA's data port, which only data messages are translated from.)
+          const udp::endpoint to = to_asio(s->to);
+          if (auto sent = kernel::send_marked(socket_.native_handle(), s->bytes, to.data(),
+                                              static_cast<socklen_t>(to.size()), s->to.mark);
+              !sent)
+            ec.assign(sent.error(), boost::system::system_category());
+        } else if (ts != tunnel_sockets_.end()) {
           ts->second->socket.send(asio::buffer(s->bytes), 0, ec);
-        else
+        } else {
           socket_.send_to(asio::buffer(s->bytes), to_asio(s->to), 0, ec);
+        }
         if (ec) {
           ++send_errors_;
           log::debug("event=send_error peer=" + s->to.to_string() + " error=" + ec.message());

@@ -12,6 +12,7 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <span>
 #include <memory>
 #include <string>
 
@@ -45,15 +46,21 @@ class L2tpDriver {
   Status<SetupError> attach_tunnel_socket(uint16_t tunnel_id, int fd);
   void detach_tunnel_socket(uint16_t tunnel_id);
   boost::asio::ip::udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
+  // Whether each datagram's IPsec SA mark is read (SO_RCVMARK: Linux 5.19 on); without it every mark is 0.
+  bool marks_supported() const { return marks_supported_; }
   uint64_t send_errors() const { return send_errors_; }
+  uint64_t receive_errors() const { return receive_errors_; }
 
  private:
   struct TunnelSocket {
     explicit TunnelSocket(boost::asio::io_context& io) : socket(io) {}
     boost::asio::ip::udp::socket socket;
-    boost::asio::ip::udp::endpoint from;
-    std::array<uint8_t, 4096> buffer{};  // control messages only: data stays in the kernel
+    // What the kernel passes up: control messages, and data of sessions it does not know (a pty session sharing
+    // this tunnel's peer endpoint), so up to a full datagram.
+    std::array<uint8_t, 65536> buffer{};
   };
+  // Reads every datagram waiting on `socket` (with its SA mark) into the endpoint.
+  void drain(boost::asio::ip::udp::socket& socket, std::span<uint8_t> buffer);
   void receive();
   void receive_tunnel(uint16_t tunnel_id, std::shared_ptr<TunnelSocket> ts);
   void arm_timer();
@@ -64,9 +71,10 @@ class L2tpDriver {
   EventFn on_event_;
   boost::asio::ip::udp::socket socket_;
   boost::asio::steady_timer timer_;
-  boost::asio::ip::udp::endpoint from_;
   std::array<uint8_t, 65536> buffer_{};
+  bool marks_supported_ = false;
   uint64_t send_errors_ = 0;
+  uint64_t receive_errors_ = 0;
   bool stopped_ = false;
   bool kicking_ = false, kick_again_ = false;
 };

@@ -149,13 +149,26 @@ void SessionManager::execute(const vpn::Action& action) {
           } else {
             endpoint_.close_tunnel(now, a.tunnel_id, a.result);
           }
+        } else if constexpr (std::is_same_v<T, vpn::MapDataPort> || std::is_same_v<T, vpn::UnmapDataPort>) {
+          std::optional<uint16_t> port;
+          if constexpr (std::is_same_v<T, vpn::MapDataPort>) port = a.port;
+          unmapped_marks_.erase(a.mark);
+          auto err = data_port_sink_ ? data_port_sink_(a.mark, port) : std::optional<std::string>("no firewall");
+          if (err) {
+            log::error("event=data_port_failed mark=" + std::to_string(a.mark) + " error=\"" + *err + "\"");
+            if (port) unmapped_marks_.insert(a.mark);
+          }
         } else if constexpr (std::is_same_v<T, vpn::CreateKernelTunnel>) {
+          if (a.local_port != 0 && unmapped_marks_.count(a.peer.mark))
+            return core_.kernel_tunnel_failed(now, a.tunnel_id, "the firewall did not map the SA's data port");
           kernel::TunnelSpec spec;
           std::copy_n(a.peer.ip.begin(), 4, spec.peer.ip.begin());
           spec.peer.port = a.peer.port;
           spec.local_tunnel_id = a.tunnel_id;
           spec.peer_tunnel_id = a.peer_tunnel_id;
           spec.local = local_;
+          if (a.local_port != 0) spec.local.port = a.local_port;
+          spec.mark = a.peer.mark;
           auto h = kernel_ ? kernel_->create_tunnel(spec)
                            : Result<kernel::TunnelHandle, kernel::DataPlaneError>(unexpected(kernel::DataPlaneError{
                                  kernel::DataPlaneErrorCode::kUnavailable, "data plane", 0, "none"}));

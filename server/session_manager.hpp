@@ -2,6 +2,7 @@
 // pppd's plugin reports, reaped pppds and time, and does the I/O its actions ask for:
 //   CreateKernelTunnel / DestroyKernelTunnel   the PPPoL2TP tunnel on its own connected UDP socket
 //                                              (server/kernel), whose control packets the driver reads from then on
+//   MapDataPort / UnmapDataPort                the firewall's map of an SA's data port (set_data_port_sink)
 //   CreateKernelSession / DestroyKernelSession the PPPoL2TP session socket pppd gets
 //   OpenPty                                    the pty pair of the userspace data path, framed with ppp/hdlc
 //   SpawnPppd / SignalPppd                     pppd through a PppdRunner, with the data path and a report socketpair
@@ -28,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <deque>
+#include <set>
 #include <map>
 #include <memory>
 #include <optional>
@@ -133,6 +135,10 @@ class SessionManager {
   // Where the core's CloseSession and CloseTunnel go: the daemon's driver, which alone drives the endpoint.
   // Without a sink (tests of this adapter alone) they are sent through the endpoint here.
   void set_l2tp_sink(std::function<void(const vpn::Action&)> sink) { l2tp_sink_ = std::move(sink); }
+  // Where MapDataPort (port set) and UnmapDataPort (nullopt) go: the firewall. Returns an error text on failure;
+  // a kernel tunnel of an SA whose data port could not be mapped is then refused (its data would never reach it).
+  using DataPortSink = std::function<std::optional<std::string>(uint32_t mark, std::optional<uint16_t> port)>;
+  void set_data_port_sink(DataPortSink sink) { data_port_sink_ = std::move(sink); }
 
  private:
   struct PtyLink;
@@ -164,6 +170,8 @@ class SessionManager {
   std::map<std::pair<uint16_t, uint16_t>, uint64_t> pty_by_l2tp_;  // pty sessions' L2TP IDs -> serial (data)
   boost::asio::steady_timer timer_;
   std::function<void(const vpn::Action&)> l2tp_sink_;
+  DataPortSink data_port_sink_;
+  std::set<uint32_t> unmapped_marks_;  // SAs whose MapDataPort failed
   mutable LinkStatsCache link_stats_{kLinkStatsMaxAge};  // a cache: refreshing it does not change the sessions
   bool running_ = false;
   bool stopping_ = false;  // kill_all: L2TP actions are no longer sent (the daemon is going)

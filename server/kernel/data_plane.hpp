@@ -43,6 +43,7 @@ struct TunnelSpec {
   uint16_t peer_tunnel_id = 0;   // theirs (Assigned Tunnel ID AVP of SCCRQ/SCCRP); must be non-zero
   Ipv4Endpoint local;            // usually our address and port 1701
   Ipv4Endpoint peer;             // where the SCCRQ came from (after NAT: the translated address and port)
+  uint32_t mark = 0;             // the peer's IPsec SA (SO_MARK on the socket, so data leaves through it); 0: none
 };
 
 // Per-session data path options. RFC 2661 §5.4: the LNS decides whether data messages carry sequence numbers

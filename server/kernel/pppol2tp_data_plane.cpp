@@ -1,5 +1,7 @@
 #include "server/kernel/pppol2tp_data_plane.hpp"
 
+#include "server/kernel/marked_udp.hpp"
+
 // glibc's socket headers first: linux/libc-compat.h then skips the kernel's duplicate struct definitions.
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -121,6 +123,10 @@ Result<TunnelHandle, DataPlaneError> PppoL2tpDataPlane::create_tunnel(const Tunn
   UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP));
   if (!udp) return sys_error(what, "socket(AF_INET, SOCK_DGRAM)");
   if (!share_l2tp_port(udp.get())) return sys_error(what, "setsockopt(SO_REUSEPORT)");
+  // The kernel passes up what it does not consume (control messages; data of sessions it does not know): the
+  // driver reads those with the SA's mark, as from the listener. Older kernels lack it and have no marks anyway.
+  (void)receive_marks(udp.get());
+  if (spec.mark != 0 && !set_socket_mark(udp.get(), spec.mark)) return sys_error(what, "setsockopt(SO_MARK)");
   const sockaddr_in local = to_sockaddr(spec.local);
   if (::bind(udp.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0)
     return sys_error(what, "bind(udp)");

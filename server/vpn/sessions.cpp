@@ -86,36 +86,80 @@ void Sessions::on_tunnel_up(TimePoint, const l2tp::TunnelUp& a) {
         CloseTunnel{a.tunnel_id, l2tp::ResultCode{l2tp::result::kStopGeneralError, std::nullopt, "IPv6 not supported"}});
     return;
   }
-  for (const auto& [tid, peer] : kernel_tunnels_) {
-    if (peer == a.peer) {
-      // Same peer address and port as a kernel tunnel we have: a second connected UDP socket with the same
-      // 4-tuple would make the kernel deliver both tunnels' data to one of them. This tunnel's sessions use the
-      // userspace path; their data reaches us through the other tunnel's socket (the kernel passes packets of
-      // sessions it does not know up to the socket's reader), and session IDs are unique across tunnels.
+  auto local_port = data_port_for(a.peer);
+  if (!local_port) {
+    log(log::Level::kWarn, "event=tunnel_data_path tunnel=" + std::to_string(a.tunnel_id) +
+                               " data_path=pty reason=\"no data port left in " + std::to_string(config_.data_port_min) +
+                               "-" + std::to_string(config_.data_port_max) + "\"");
+    return;
+  }
+  for (const auto& [tid, k] : kernel_tunnels_) {
+    if (k.local_port == *local_port && k.peer.same_host(a.peer) && k.peer.port == a.peer.port) {
+      // The same 4-tuple as a kernel tunnel we have: a second connected UDP socket on it would make the kernel
+      // deliver both tunnels' data to one of them. This tunnel's sessions use the userspace path; their data
+      // reaches us through the other tunnel's socket (the kernel passes packets of sessions it does not know up
+      // to the socket's reader), and session IDs are unique across tunnels.
       log(log::Level::kInfo, "event=tunnel_data_path tunnel=" + std::to_string(a.tunnel_id) +
                                  " data_path=pty reason=\"peer " + a.peer.to_string() + " already has kernel tunnel " +
                                  std::to_string(tid) + "\"");
       return;
     }
   }
-  kernel_tunnels_[a.tunnel_id] = a.peer;
-  actions_.push_back(CreateKernelTunnel{a.tunnel_id, a.peer_tunnel_id, a.peer});
+  if (*local_port != 0) {
+    auto [d, first] = data_ports_.try_emplace(a.peer.mark, DataPort{*local_port, 0});
+    if (first) {
+      data_ports_taken_.insert(*local_port);
+      next_data_port_ = static_cast<uint16_t>(*local_port == config_.data_port_max ? config_.data_port_min
+                                                                                    : *local_port + 1);
+      actions_.push_back(MapDataPort{a.peer.mark, *local_port});
+    }
+    ++d->second.tunnels;
+  }
+  kernel_tunnels_[a.tunnel_id] = KernelTunnel{a.peer, *local_port};
+  actions_.push_back(CreateKernelTunnel{a.tunnel_id, a.peer_tunnel_id, a.peer, *local_port});
+}
+
+std::optional<uint16_t> Sessions::data_port_for(const l2tp::PeerAddress& peer) {
+  if (peer.mark == 0 || config_.data_port_min == 0 || config_.data_port_max < config_.data_port_min) return 0;
+  if (auto it = data_ports_.find(peer.mark); it != data_ports_.end()) return it->second.port;
+  const uint32_t span = uint32_t{config_.data_port_max} - config_.data_port_min + 1;
+  if (next_data_port_ < config_.data_port_min || next_data_port_ > config_.data_port_max)
+    next_data_port_ = config_.data_port_min;
+  for (uint32_t i = 0; i < span; ++i) {
+    const uint16_t port = static_cast<uint16_t>(config_.data_port_min + (next_data_port_ - config_.data_port_min + i) % span);
+    if (!data_ports_taken_.count(port)) return port;
+  }
+  return std::nullopt;
+}
+
+void Sessions::release_kernel_tunnel(uint16_t tunnel_id) {
+  auto it = kernel_tunnels_.find(tunnel_id);
+  if (it == kernel_tunnels_.end()) return;
+  const KernelTunnel k = it->second;
+  kernel_tunnels_.erase(it);
+  if (k.local_port == 0) return;
+  auto d = data_ports_.find(k.peer.mark);
+  if (d == data_ports_.end() || --d->second.tunnels > 0) return;
+  data_ports_taken_.erase(d->second.port);
+  data_ports_.erase(d);
+  actions_.push_back(UnmapDataPort{k.peer.mark});
 }
 
 void Sessions::kernel_tunnel_failed(TimePoint, uint16_t tunnel_id, const std::string& why) {
-  kernel_tunnels_.erase(tunnel_id);
+  release_kernel_tunnel(tunnel_id);
   log(log::Level::kError, "event=kernel_tunnel_failed tunnel=" + std::to_string(tunnel_id) + " error=\"" + why + "\"");
   actions_.push_back(
       CloseTunnel{tunnel_id, l2tp::ResultCode{l2tp::result::kStopGeneralError, std::nullopt, "data path unavailable"}});
 }
 
 void Sessions::on_tunnel_down(TimePoint, const l2tp::TunnelDown& a) {
-  if (!kernel_tunnels_.erase(a.tunnel_id)) return;
+  if (!kernel_tunnels_.count(a.tunnel_id)) return;
   // Sessions whose pppd still runs keep their own copy of the session socket; the kernel tunnel goes when the
   // last of them has exited. The plane closes ours with the tunnel.
   for (auto& [serial, s] : sessions_)
     if (s.tunnel_id == a.tunnel_id) s.kernel_session = false;
   actions_.push_back(DestroyKernelTunnel{a.tunnel_id});
+  release_kernel_tunnel(a.tunnel_id);  // after the tunnel's socket is gone, its data port may go
 }
 
 // ---- sessions ----

@@ -56,12 +56,29 @@ struct SessionsConfig {
   PoolSection pool;
   std::string users_file;
   bool kernel = true;  // the kernel data path works (else every session uses the pty)
+  // Kernel tunnels for clients behind one NAT. A kernel tunnel needs a connected UDP socket of its own, and two
+  // clients behind one NAT can share the public address and port: their sockets would have the same 4-tuple.
+  // With a port range here, each marked SA (PeerAddress::mark) gets a local port of its own from it: the firewall
+  // moves that SA's data messages to the port (MapDataPort) and the tunnel's socket is bound there, so every
+  // client gets a kernel tunnel. 0/0: off; a tunnel sharing a kernel tunnel's peer address and port then uses the
+  // pty path, whatever its mark.
+  uint16_t data_port_min = 0, data_port_max = 0;
 };
 
 // ---- actions ----
 struct CreateKernelTunnel {
   uint16_t tunnel_id = 0, peer_tunnel_id = 0;
-  l2tp::PeerAddress peer;
+  l2tp::PeerAddress peer;  // its mark goes on the socket (SO_MARK), so data leaves through the peer's SA
+  uint16_t local_port = 0;  // 0: the L2TP port; else the peer SA's data port (MapDataPort came first)
+};
+// The firewall is to move the data messages that arrive through the SA with `mark` to local `port` (and back).
+// Emitted before the first kernel tunnel of that SA; UnmapDataPort after its last one is gone.
+struct MapDataPort {
+  uint32_t mark = 0;
+  uint16_t port = 0;
+};
+struct UnmapDataPort {
+  uint32_t mark = 0;
 };
 struct DestroyKernelTunnel {
   uint16_t tunnel_id = 0;
@@ -107,8 +124,8 @@ struct Log {
   log::Level level = log::Level::kInfo;
   std::string text;
 };
-using Action = std::variant<CreateKernelTunnel, DestroyKernelTunnel, CreateKernelSession, DestroyKernelSession,
-                            OpenPty, SpawnPppd, SignalPppd, ReleaseSession, CloseSession, CloseTunnel, Log>;
+using Action = std::variant<CreateKernelTunnel, DestroyKernelTunnel, MapDataPort, UnmapDataPort,
+                            CreateKernelSession, DestroyKernelSession, OpenPty, SpawnPppd, SignalPppd, ReleaseSession, CloseSession, CloseTunnel, Log>;
 
 // What one peer holds, for per-peer limits: its sessions, and those not authenticated yet (pppd starting or
 // still negotiating: each holds a pool address and a pppd).
@@ -218,7 +235,25 @@ class Sessions {
 
   SessionsConfig config_;
   ppp::IpPool pool_;
-  std::map<uint16_t, l2tp::PeerAddress> kernel_tunnels_;       // local tunnel ID -> peer (one per peer endpoint)
+  struct KernelTunnel {
+    l2tp::PeerAddress peer;
+    uint16_t local_port = 0;  // 0: the L2TP port
+  };
+  // One per (local port, peer address and port): the 4-tuple of its connected socket.
+  std::map<uint16_t, KernelTunnel> kernel_tunnels_;  // by local tunnel ID
+  struct DataPort {
+    uint16_t port = 0;
+    size_t tunnels = 0;  // kernel tunnels of the SA using it
+  };
+  std::map<uint32_t, DataPort> data_ports_;  // by SA mark
+  std::set<uint16_t> data_ports_taken_;
+  uint16_t next_data_port_ = 0;  // where the search for a free port starts (round robin: a port just given
+                                 // back is reused last, after its conntrack entries have timed out)
+  // The local port for a kernel tunnel of `peer`: 0 (the L2TP port) without a mark or without a range, else the
+  // SA's data port, or a free one for the SA's first kernel tunnel (taken when the tunnel is recorded);
+  // nullopt: the range is exhausted.
+  std::optional<uint16_t> data_port_for(const l2tp::PeerAddress& peer);
+  void release_kernel_tunnel(uint16_t tunnel_id);
   std::map<uint64_t, Session> sessions_;                        // by serial
   std::map<std::pair<uint16_t, uint16_t>, uint64_t> by_l2tp_;  // open L2TP sessions -> serial
   std::map<int, uint64_t> by_pid_;                              // running pppd -> serial

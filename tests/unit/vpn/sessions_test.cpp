@@ -27,8 +27,8 @@ std::vector<T> only(const std::vector<Action>& actions) {
 
 // Action kinds in order, logs left out: "CreateKernelSession SpawnPppd ...".
 std::string kinds(const std::vector<Action>& actions) {
-  static const char* kNames[] = {"CreateKernelTunnel", "DestroyKernelTunnel", "CreateKernelSession",
-                                 "DestroyKernelSession", "OpenPty", "SpawnPppd", "SignalPppd", "ReleaseSession",
+  static const char* kNames[] = {"CreateKernelTunnel", "DestroyKernelTunnel", "MapDataPort", "UnmapDataPort",
+                                 "CreateKernelSession", "DestroyKernelSession", "OpenPty", "SpawnPppd", "SignalPppd", "ReleaseSession",
                                  "CloseSession", "CloseTunnel", "Log"};
   std::string out;
   for (const auto& a : actions) {
@@ -157,6 +157,65 @@ TEST(Sessions, SecondTunnelFromTheSamePeerPortUsesThePty) {
   EXPECT_THAT(spawn[0].argv, Contains("/dev/pts/9"));
   // Another port of the same host gets a kernel tunnel of its own.
   EXPECT_EQ(kinds(f.tunnel_up(9, kMac)), "CreateKernelTunnel");
+}
+
+// Clients behind one NAT: the same address and port, told apart by their SAs' marks.
+const l2tp::PeerAddress kNat1 = l2tp::PeerAddress::v4(0xc0000214, 1701, 1);
+const l2tp::PeerAddress kNat2 = l2tp::PeerAddress::v4(0xc0000214, 1701, 2);
+
+TEST(Sessions, WithDataPortsEachSaBehindOneNatGetsAKernelTunnelOnAPortOfItsOwn) {
+  Fixture f;
+  f.config.data_port_min = 30000;
+  f.config.data_port_max = 30001;
+  f.build();
+  auto a = f.tunnel_up(7, kNat1);
+  ASSERT_EQ(kinds(a), "MapDataPort CreateKernelTunnel");
+  EXPECT_EQ(only<MapDataPort>(a)[0].mark, 1u);
+  EXPECT_EQ(only<MapDataPort>(a)[0].port, 30000);
+  EXPECT_EQ(only<CreateKernelTunnel>(a)[0].local_port, 30000);
+  EXPECT_EQ(only<CreateKernelTunnel>(a)[0].peer.mark, 1u);
+  a = f.tunnel_up(8, kNat2);
+  ASSERT_EQ(kinds(a), "MapDataPort CreateKernelTunnel");
+  EXPECT_EQ(only<CreateKernelTunnel>(a)[0].local_port, 30001);
+  // A second tunnel through the first SA: the same 4-tuple as tunnel 7 (the SA's port), so the pty path.
+  a = f.tunnel_up(9, kNat1);
+  EXPECT_EQ(kinds(a), "");
+  EXPECT_TRUE(logged(a, "data_path=pty"));
+  // The range is used up: a third SA's tunnel uses the pty path too, and says why.
+  a = f.tunnel_up(10, l2tp::PeerAddress::v4(0xc0000214, 1701, 3));
+  EXPECT_EQ(kinds(a), "");
+  EXPECT_TRUE(logged(a, "no data port left in 30000-30001"));
+  // An unmarked peer keeps the L2TP port.
+  a = f.tunnel_up(11, kMac);
+  ASSERT_EQ(kinds(a), "CreateKernelTunnel");
+  EXPECT_EQ(only<CreateKernelTunnel>(a)[0].local_port, 0);
+  // The SA's port is unmapped once its last kernel tunnel is gone, not before; then it can be given again.
+  EXPECT_EQ(kinds(f.tunnel_down(9)), "");
+  a = f.tunnel_down(7);
+  ASSERT_EQ(kinds(a), "DestroyKernelTunnel UnmapDataPort");
+  EXPECT_EQ(only<UnmapDataPort>(a)[0].mark, 1u);
+  a = f.tunnel_up(12, l2tp::PeerAddress::v4(0xc0000214, 1701, 4));
+  ASSERT_EQ(kinds(a), "MapDataPort CreateKernelTunnel");
+  EXPECT_EQ(only<MapDataPort>(a)[0].port, 30000);
+}
+
+TEST(Sessions, WithoutDataPortsClientsBehindOneNatShareTheFirstOnesKernelTunnel) {
+  Fixture f;
+  f.build();
+  EXPECT_EQ(kinds(f.tunnel_up(7, kNat1)), "CreateKernelTunnel");
+  auto a = f.tunnel_up(8, kNat2);  // the same 4-tuple on the L2TP port: its data comes up through tunnel 7's socket
+  EXPECT_EQ(kinds(a), "");
+  EXPECT_TRUE(logged(a, "data_path=pty"));
+}
+
+TEST(Sessions, AFailedKernelTunnelGivesItsDataPortBack) {
+  Fixture f;
+  f.config.data_port_min = f.config.data_port_max = 30000;
+  f.build();
+  ASSERT_EQ(kinds(f.tunnel_up(7, kNat1)), "MapDataPort CreateKernelTunnel");
+  f.core->kernel_tunnel_failed(f.now, 7, "EADDRINUSE");
+  EXPECT_EQ(kinds(f.take()), "UnmapDataPort CloseTunnel");
+  EXPECT_EQ(kinds(f.tunnel_up(8, kNat2)), "MapDataPort CreateKernelTunnel");
 }
 
 TEST(Sessions, WithoutTheKernelPathEverySessionUsesThePty) {
