@@ -339,7 +339,7 @@ IpsecView IpsecSupervisor::view() const {
     v.sas.push_back(SaView{sa.remote_address.to_string(), sa.remote_port, sa.nat, sa.encap,
                            sa.ike_name + "[" + std::to_string(sa.ike_id) + "]",
                            sa.child_name + "{" + std::to_string(sa.child_id) + "}", proposal_text(sa.ike),
-                           proposal_text(sa.esp), sa.bytes_in, sa.bytes_out});
+                           proposal_text(sa.esp), sa.bytes_in, sa.bytes_out, sa.mark_in, sa.mark_out});
   }
   v.required = config_.ipsec.required;
   v.charon = mode_name();
