@@ -26,6 +26,9 @@ std::string text(const std::optional<T>& v) {
     return std::to_string(*v);
 }
 std::string yes_no(bool b) { return b ? "yes" : "no"; }
+// An IPsec SA's mark (what tells clients behind one NAT apart): 0 is none.
+std::string mark(uint32_t m) { return m ? std::to_string(m) : "-"; }
+std::string marks(uint32_t in, uint32_t out) { return in == out ? mark(in) : mark(in) + "/" + mark(out); }
 
 }  // namespace
 
@@ -111,10 +114,11 @@ std::string wrap(const std::string& text, const std::string& first, const std::s
 
 std::string render_sessions(const std::vector<SessionView>& sessions) {
   if (sessions.empty()) return "no sessions\n";
-  Table t({"TUNNEL", "SESSION", "USER", "ADDRESS", "PEER", "IFACE", "PATH", "STATE", "SINCE", "IN", "OUT", "IPSEC"});
+  Table t({"TUNNEL", "SESSION", "USER", "ADDRESS", "PEER", "MARK", "IFACE", "PATH", "STATE", "SINCE", "IN", "OUT",
+           "IPSEC"});
   for (const auto& s : sessions) {
     t.add({std::to_string(s.tunnel), std::to_string(s.session), text(s.user), text(s.address), text(s.peer),
-           text(s.interface), text(s.data_path), to_string(s.state), text(s.since), human_bytes(s.bytes_in),
+           mark(s.peer_mark), text(s.interface), text(s.data_path), to_string(s.state), text(s.since), human_bytes(s.bytes_in),
            human_bytes(s.bytes_out), s.ipsec ? (s.ipsec->nat ? "esp+nat-t" : "esp") : "-"});
   }
   return t.render();
@@ -148,9 +152,10 @@ std::string render_status(const StatusSnapshot& status) {
     line += ", " + std::to_string(ip->sas.size()) + " SA(s)";
     out += line + "\n";
     if (!ip->sas.empty()) {
-      Table t({"REMOTE", "PORT", "NAT-T", "IKE SA", "CHILD SA", "IKE", "ESP", "IN", "OUT"});
+      Table t({"REMOTE", "PORT", "MARK", "NAT-T", "IKE SA", "CHILD SA", "IKE", "ESP", "IN", "OUT"});
       for (const auto& sa : ip->sas)
-        t.add({text(sa.remote), std::to_string(sa.remote_port), yes_no(sa.nat), text(sa.ike_sa), text(sa.child_sa),
+        t.add({text(sa.remote), std::to_string(sa.remote_port), marks(sa.mark_in, sa.mark_out), yes_no(sa.nat),
+               text(sa.ike_sa), text(sa.child_sa),
                text(sa.ike_proposal), text(sa.esp_proposal), human_bytes(sa.bytes_in), human_bytes(sa.bytes_out)});
       sa_table = "\nIPSEC SAS (" + std::to_string(ip->sas.size()) + ")\n" + t.render();
     }
@@ -172,9 +177,10 @@ std::string render_status(const StatusSnapshot& status) {
   if (tunnels.empty()) {
     out += "no tunnels\n";
   } else {
-    Table t({"TUNNEL", "PEER TUNNEL", "PEER", "HOST", "STATE", "SESSIONS", "RETRANSMISSIONS"});
+    Table t({"TUNNEL", "PEER TUNNEL", "PEER", "MARK", "HOST", "STATE", "SESSIONS", "RETRANSMISSIONS"});
     for (const auto& tu : tunnels)
-      t.add({std::to_string(tu.id), std::to_string(tu.peer_id), text(tu.peer), text(tu.peer_host_name),
+      t.add({std::to_string(tu.id), std::to_string(tu.peer_id), text(tu.peer), mark(tu.peer_mark),
+             text(tu.peer_host_name),
              std::string(l2tp::to_string(tu.state)), std::to_string(tu.sessions.size()),
              std::to_string(tu.control.retransmissions)});
     out += t.render();

@@ -182,6 +182,14 @@ vici::Message build_load_conn(const ProfileConfig& c) {
   child.set("dpd_action", "clear");  // responder: never restart, just clean up
   child.set("start_action", "none");
   child.set("close_action", "none");
+  if (c.mark_sas) {
+    // A mark of its own for each CHILD_SA, the same in and out (a client's rekeyed CHILD_SA keeps it), and set
+    // on every packet the SA decrypts: it tells apart clients behind one NAT, whose L2TP comes from one address
+    // and port through identical selectors (ProfileConfig::mark_sas).
+    child.set("mark_in", "%unique");
+    child.set("mark_out", "%unique");
+    child.set("set_mark_in", "%same");
+  }
   return msg;
 }
 

@@ -8,7 +8,8 @@
 //   one transport-mode CHILD_SA with local_ts = dynamic[udp/1701], remote_ts = dynamic[udp] (any source port:
 //   macOS/iOS use an ephemeral one; "dynamic[udp/%any]" is rejected by charon), no rekeying started by the
 //   server (IKE rekey_time = reauth_time = 0, CHILD rekey_time = 0 AND rand_time = 0: with only rekey_time = 0
-//   charon rekeys every second), long lifetimes so that the client always rekeys first.
+//   charon rekeys every second), long lifetimes so that the client always rekeys first, and (mark_sas) a unique
+//   mark per CHILD_SA so that clients behind one NAT are told apart.
 //
 // Proposal sets (docs/vici.md has the table of which client proposes what):
 //   kDefault: AES-256/128-CBC with SHA-256/SHA-1 over MODP2048, and ECP384/ECP256 (Windows 10/11, macOS/iOS,
@@ -56,6 +57,12 @@ struct ProfileConfig {
   std::chrono::seconds dpd_timeout{150};                        // IKEv1: peer declared dead after this much silence
   std::chrono::seconds child_lifetime{std::chrono::hours(24)};  // hard CHILD_SA lifetime; clients rekey sooner
   bool fragmentation = true;  // IKEv1 fragmentation (Windows sends large certificate payloads)
+  // Every L2TP CHILD_SA gets a mark of its own (mark_in = mark_out = %unique, set_mark_in = %same). Clients behind
+  // one NAT reach us from the same address and, Windows always, the same port 1701, through transport selectors
+  // that are identical: only the mark the kernel sets on what each SA decrypts tells their datagrams apart, and
+  // replies sent with that mark leave through that client's SA. Off when the kernel cannot hand the mark of a
+  // received datagram to us (no SO_RCVMARK): a mark we cannot read would only make replies unroutable.
+  bool mark_sas = true;
 };
 
 struct ProfileError {

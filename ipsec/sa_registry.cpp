@@ -21,6 +21,16 @@ std::optional<T> number(const Section& s, std::string_view key) {
   return out;
 }
 
+// A mark as charon prints it: hex digits ("00000002"). Absent: 0. nullopt: present but not a 32-bit hex number.
+std::optional<uint32_t> hex_mark(const Section& s, std::string_view key) {
+  const std::string* v = s.value(key);
+  if (!v) return 0;
+  uint32_t out = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out, 16);
+  if (v->empty() || ec != std::errc{} || p != v->data() + v->size()) return std::nullopt;
+  return out;
+}
+
 bool is(const Section& s, std::string_view key, const char* expected) {
   const std::string* v = s.value(key);
   return v && ::strcasecmp(v->c_str(), expected) == 0;
@@ -68,6 +78,7 @@ void copy_ike(const SaInfo& from, SaInfo& to) {
 struct ChildParse {
   SaInfo info;
   bool qualifies = false;
+  bool bad_mark = false;  // "mark-in" or "mark-out" unreadable (taken as 0)
 };
 
 std::optional<ChildParse> child_fields(const SaInfo& ike, const std::string& section_name, const Section& c) {
@@ -78,6 +89,11 @@ std::optional<ChildParse> child_fields(const SaInfo& ike, const std::string& sec
   out.info.child_id = *id;
   out.info.child_name = c.value_or("name", section_name);
   out.info.reqid = number<uint32_t>(c, "reqid").value_or(0);
+  auto mark_in = hex_mark(c, "mark-in");
+  auto mark_out = hex_mark(c, "mark-out");
+  out.bad_mark = !mark_in || !mark_out;
+  out.info.mark_in = mark_in.value_or(0);
+  out.info.mark_out = mark_out.value_or(0);
   out.info.encap = is(c, "encap", "yes");
   out.info.esp.encr = alg(c, "encr-alg", "encr-keysize");
   out.info.esp.integ = alg(c, "integ-alg", "integ-keysize");
@@ -119,6 +135,10 @@ bool SaRegistry::ingest_ike(const std::string& name, const Section& ike) {
         ++stats_.malformed;
         ok = false;
         return;
+      }
+      if (child->bad_mark) {
+        ++stats_.malformed;
+        ok = false;
       }
       if (!child->qualifies) {
         ++stats_.ignored_children;
@@ -277,7 +297,9 @@ bool SaRegistry::ike_update(const Message& m) {
   return ok;
 }
 
-std::optional<int> SaRegistry::match(const Entry& e, const IpAddress& peer, uint16_t peer_port) {
+std::optional<int> SaRegistry::match(const Entry& e, const IpAddress& peer, uint16_t peer_port, uint32_t mark) {
+  // The mark names the client's own SA exactly; 0 (marks off) matches only CHILD_SAs without one.
+  if (e.info.mark_in != mark) return std::nullopt;
   bool address = e.info.remote_address == peer;
   bool port = e.remote_selectors.empty();
   bool exact_port = false;
@@ -295,18 +317,18 @@ std::optional<int> SaRegistry::match(const Entry& e, const IpAddress& peer, uint
   return (exact_port ? 2 : 0) + (e.info.remote_address == peer ? 1 : 0);
 }
 
-std::vector<SaInfo> SaRegistry::find_all(const IpAddress& peer, uint16_t peer_port) const {
+std::vector<SaInfo> SaRegistry::find_all(const IpAddress& peer, uint16_t peer_port, uint32_t mark) const {
   std::vector<SaInfo> out;
   for (const auto& [id, e] : children_)
-    if (match(e, peer, peer_port)) out.push_back(e.info);
+    if (match(e, peer, peer_port, mark)) out.push_back(e.info);
   return out;
 }
 
-std::optional<SaInfo> SaRegistry::find(const IpAddress& peer, uint16_t peer_port) const {
+std::optional<SaInfo> SaRegistry::find(const IpAddress& peer, uint16_t peer_port, uint32_t mark) const {
   const Entry* best = nullptr;
   int best_rank = -1;
   for (const auto& [id, e] : children_) {
-    auto rank = match(e, peer, peer_port);
+    auto rank = match(e, peer, peer_port, mark);
     // ">=": among equals the map order (by unique id) makes the newest CHILD_SA win.
     if (rank && *rank >= best_rank) {
       best_rank = *rank;
@@ -317,12 +339,12 @@ std::optional<SaInfo> SaRegistry::find(const IpAddress& peer, uint16_t peer_port
   return best->info;
 }
 
-std::optional<uint32_t> SaRegistry::unique_ike_of(const IpAddress& peer, uint16_t peer_port) const {
+std::optional<uint32_t> SaRegistry::unique_ike_of(const IpAddress& peer, uint16_t peer_port, uint32_t mark) const {
   int best_rank = -1;
   std::optional<uint32_t> ike;
   bool ambiguous = false;
   for (const auto& [id, e] : children_) {
-    auto rank = match(e, peer, peer_port);
+    auto rank = match(e, peer, peer_port, mark);
     if (!rank || *rank < best_rank) continue;
     if (*rank > best_rank) {
       best_rank = *rank;

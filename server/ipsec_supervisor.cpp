@@ -60,8 +60,9 @@ bool system_strongswan_running(const std::string& runtime_dir) {
 
 }  // namespace
 
-Result<ipsec::ProfileConfig, SetupError> profile_from_config(const DaemonConfig& config) {
+Result<ipsec::ProfileConfig, SetupError> profile_from_config(const DaemonConfig& config, bool mark_sas) {
   ipsec::ProfileConfig p;
+  p.mark_sas = mark_sas;
   p.psk = config.ipsec.psk;
   if (p.psk.empty()) {
     const std::string& path = config.ipsec.psk_file;
@@ -106,7 +107,7 @@ const char* IpsecSupervisor::mode_name() const {
 
 Status<SetupError> IpsecSupervisor::start() {
   if (!config_.ipsec.required) return {};
-  auto profile = profile_from_config(config_);
+  auto profile = profile_from_config(config_, mark_sas_);
   if (!profile) return unexpected(profile.error());
   profile_ = *profile;
 
@@ -249,7 +250,7 @@ void IpsecSupervisor::after_activity() {
 
 Status<SetupError> IpsecSupervisor::reload_profile() {
   if (!link_) return {};
-  auto profile = profile_from_config(config_);
+  auto profile = profile_from_config(config_, mark_sas_);
   if (!profile) return unexpected(profile.error());
   if (auto added = link_->add_profile(*profile); !added)
     return unexpected(SetupError{SetupPart::kIpsec, 0, "ipsec profile: " + ipsec::to_string(added.error())});
@@ -259,8 +260,16 @@ Status<SetupError> IpsecSupervisor::reload_profile() {
   return {};
 }
 
+std::optional<ipsec::SaInfo> find_sa(const ipsec::SaRegistry& registry, const l2tp::PeerAddress& peer) {
+  return registry.find(to_ip(peer), peer.port, peer.mark);
+}
+
+std::optional<uint32_t> find_unique_ike(const ipsec::SaRegistry& registry, const l2tp::PeerAddress& peer) {
+  return registry.unique_ike_of(to_ip(peer), peer.port, peer.mark);
+}
+
 std::optional<ipsec::SaInfo> IpsecSupervisor::sa_for(const l2tp::PeerAddress& peer) const {
-  return registry_.find(to_ip(peer), peer.port);
+  return find_sa(registry_, peer);
 }
 
 std::optional<uint32_t> IpsecSupervisor::ike_of(const l2tp::PeerAddress& peer) const {
@@ -269,7 +278,7 @@ std::optional<uint32_t> IpsecSupervisor::ike_of(const l2tp::PeerAddress& peer) c
 }
 
 std::optional<uint32_t> IpsecSupervisor::unique_ike_of(const l2tp::PeerAddress& peer) const {
-  return registry_.unique_ike_of(to_ip(peer), peer.port);
+  return find_unique_ike(registry_, peer);
 }
 
 bool IpsecSupervisor::can_terminate() const {
@@ -330,7 +339,7 @@ IpsecView IpsecSupervisor::view() const {
     v.sas.push_back(SaView{sa.remote_address.to_string(), sa.remote_port, sa.nat, sa.encap,
                            sa.ike_name + "[" + std::to_string(sa.ike_id) + "]",
                            sa.child_name + "{" + std::to_string(sa.child_id) + "}", proposal_text(sa.ike),
-                           proposal_text(sa.esp), sa.bytes_in, sa.bytes_out});
+                           proposal_text(sa.esp), sa.bytes_in, sa.bytes_out, sa.mark_in, sa.mark_out});
   }
   v.required = config_.ipsec.required;
   v.charon = mode_name();

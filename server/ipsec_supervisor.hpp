@@ -45,9 +45,14 @@
 namespace l2tpvpn {
 
 // The profile l2tpvpn loads for the built-in OS clients, from the configuration. The PSK comes from ipsec.psk,
-// else from ipsec.psk_file, which must be a regular file not readable by group or others. Errors name the key
-// or the file.
-Result<ipsec::ProfileConfig, SetupError> profile_from_config(const DaemonConfig& config);
+// else from ipsec.psk_file, which must be a regular file not readable by group or others. `mark_sas`: give each
+// L2TP CHILD_SA its own mark (ipsec::ProfileConfig::mark_sas). Errors name the key or the file.
+Result<ipsec::ProfileConfig, SetupError> profile_from_config(const DaemonConfig& config, bool mark_sas = true);
+
+// The registry's answers for an L2TP peer: its address, its port and the mark of the SA its datagrams came
+// through (PeerAddress::mark; only a CHILD_SA with that inbound mark matches, ipsec::SaRegistry).
+std::optional<ipsec::SaInfo> find_sa(const ipsec::SaRegistry& registry, const l2tp::PeerAddress& peer);
+std::optional<uint32_t> find_unique_ike(const ipsec::SaRegistry& registry, const l2tp::PeerAddress& peer);
 
 // The "ipsec" object of one session in the status JSON (docs/status.md).
 SessionIpsecView session_ipsec_view(const ipsec::SaInfo& sa);
@@ -68,12 +73,19 @@ class IpsecSupervisor {
   // load-shared replace ours; established SAs stay). Errors: the profile's (nothing is changed then).
   Status<SetupError> reload_profile();
 
-  // The SA a tunnel/session from `peer` runs in (best match), if any.
+  // Whether the L2TP CHILD_SAs get a mark each (on by default). Off when the kernel cannot report a received
+  // datagram's mark (no SO_RCVMARK): every PeerAddress then has mark 0, which matches only unmarked SAs. Takes
+  // effect with the next start() or reload_profile().
+  void set_mark_sas(bool on) { mark_sas_ = on; }
+  bool mark_sas() const { return mark_sas_; }
+
+  // The SA a tunnel/session from `peer` runs in (best match among the CHILD_SAs with peer.mark), if any.
   std::optional<ipsec::SaInfo> sa_for(const l2tp::PeerAddress& peer) const;
   // The IKE_SA of the SA that covers `peer`'s L2TP, if any.
   std::optional<uint32_t> ike_of(const l2tp::PeerAddress& peer) const;
-  // The IKE_SA to end with `peer`'s last tunnel: only when no other client's SA matches it as well (clients
-  // behind one NAT; ipsec::SaRegistry::unique_ike_of).
+  // The IKE_SA to end with `peer`'s last tunnel: only when no other client's SA matches it as well. With marks
+  // the peer's mark names its own SA; without, clients behind one NAT may match alike
+  // (ipsec::SaRegistry::unique_ike_of).
   std::optional<uint32_t> unique_ike_of(const l2tp::PeerAddress& peer) const;
   // Tunnels lose their SA only when IPsec is required and the SA view mirrors charon's.
   bool enforcing() const { return config_.ipsec.required && link_ready(); }
@@ -110,6 +122,7 @@ class IpsecSupervisor {
   ipsec::SaRegistry registry_;
   std::unique_ptr<ipsec::CharonLink> link_;
   ipsec::ProfileConfig profile_;
+  bool mark_sas_ = true;
   boost::asio::posix::stream_descriptor sd_;
   boost::asio::steady_timer timer_;
   uint64_t generation_ = 0;

@@ -21,13 +21,20 @@ const char* to_string(SessionPhase p) {
   return "?";
 }
 
+std::string peer_field(const l2tp::PeerAddress& peer) {
+  l2tp::PeerAddress p = peer;
+  p.mark = 0;  // to_string() shows no mark then
+  return p.to_string();
+}
+
 L2tpView l2tp_view(const l2tp::Endpoint& ep) {
   L2tpView v;
   for (const l2tp::Tunnel* t : ep.tunnels()) {
     TunnelView tv;
     tv.id = t->id();
     tv.peer_id = t->peer_id();
-    tv.peer = t->peer().to_string();
+    tv.peer = peer_field(t->peer());
+    tv.peer_mark = t->peer().mark;
     tv.peer_host_name = t->peer_host_name();
     tv.state = t->state();
     for (const auto& s : t->sessions())
@@ -119,6 +126,7 @@ void tunnel_fields(V& v, S& t) {
   v("id", t.id);
   v("peer_id", t.peer_id);
   v("peer", t.peer);
+  v("peer_mark", t.peer_mark);
   v("peer_host_name", escaped(t.peer_host_name));
   v("state", t.state);
   v.array("sessions", t.sessions, [](auto& w, auto& s) { l2tp_session_fields(w, s); });
@@ -150,6 +158,8 @@ void sa_fields(V& v, S& sa) {
   v("esp_proposal", sa.esp_proposal);
   v("bytes_in", sa.bytes_in);
   v("bytes_out", sa.bytes_out);
+  v("mark_in", sa.mark_in);
+  v("mark_out", sa.mark_out);
 }
 
 template <class V, class S>
@@ -203,6 +213,7 @@ void session_fields(V& v, S& s) {
   v("peer_tunnel", s.peer_tunnel);
   v("peer_session", s.peer_session);
   v("peer", s.peer);
+  v("peer_mark", s.peer_mark);
   v("user", escaped(s.user));
   v("address", s.address);
   v("interface", s.interface);

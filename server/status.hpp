@@ -38,7 +38,8 @@ struct L2tpSessionView {
 
 struct TunnelView {
   uint16_t id = 0, peer_id = 0;
-  std::string peer;            // "a.b.c.d:port"
+  std::string peer;            // "a.b.c.d:port" (peer_field)
+  uint32_t peer_mark = 0;      // the mark of the IPsec SA the peer's datagrams come through; 0: none
   std::string peer_host_name;  // raw bytes from the peer
   l2tp::TunnelState state{};
   std::vector<L2tpSessionView> sessions;
@@ -60,6 +61,7 @@ struct SaView {
   std::string ike_sa, child_sa;  // "name[id]", "name{id}"
   std::string ike_proposal, esp_proposal;
   uint64_t bytes_in = 0, bytes_out = 0;
+  uint32_t mark_in = 0, mark_out = 0;  // the CHILD_SA's marks (ipsec::SaInfo); 0: none
 };
 
 struct IpsecView {
@@ -106,7 +108,8 @@ struct SessionIpsecView {
 
 struct SessionView {
   uint16_t tunnel = 0, session = 0, peer_tunnel = 0, peer_session = 0;
-  std::string peer;
+  std::string peer;        // "a.b.c.d:port" (peer_field)
+  uint32_t peer_mark = 0;  // as TunnelView::peer_mark
   std::optional<std::string> user;  // raw bytes, as authenticated
   std::string address;
   std::optional<std::string> interface;
@@ -136,6 +139,10 @@ struct StatusSnapshot {
 
 // The PPP counters by the names the document gives them, in its order.
 std::vector<std::pair<std::string_view, uint64_t>> named_counters(const PppCounters& c);
+
+// A peer's `peer` field: its address and port, "192.0.2.7:1701" / "[2001:db8::7]:1701". Its mark is a field of
+// its own (`peer_mark`): clients behind one NAT have the same address and port and differ by the mark only.
+std::string peer_field(const l2tp::PeerAddress& peer);
 
 // The endpoint's tunnels, sessions, drops and counters.
 L2tpView l2tp_view(const l2tp::Endpoint& endpoint);

@@ -4,8 +4,9 @@
 //     is the last one seen and may list SAs charon has lost (charon killed: its SAs were purged from the kernel):
 //     nobody is admitted then (fail closed), and existing tunnels wait for the re-synced view below.
 //   - The SA view changed (or charon's link came up): every live tunnel whose peer (address and port, as the
-//     transport SA's selector names it) has no SA any more is closed with StopCCN "IPsec SA ended". A tunnel must
-//     not outlive the SA its packets are protected by.
+//     transport SA's selector names it, and the mark of the SA its datagrams come through: clients behind one NAT
+//     share address and port) has no SA any more is closed with StopCCN "IPsec SA ended". A tunnel must not
+//     outlive the SA its packets are protected by.
 //   - A tunnel ended: if its peer has no other live tunnel (one being set up counts: a client reconnecting inside
 //     its SA), that peer's IKE_SA is terminated, as a client that hangs up expects.
 // Both are decided from the endpoint's tunnels and an SA lookup passed in; the driver runs the actions
@@ -38,7 +39,7 @@ struct TerminateIke {
 
 using CouplingAction = std::variant<CloseTunnel, TerminateIke, Log>;
 
-// The IKE_SA whose transport SA covers this peer's L2TP, if any.
+// The IKE_SA whose transport SA covers this peer's L2TP (its address, port and mark), if any.
 using SaLookup = std::function<std::optional<uint32_t>(const l2tp::PeerAddress&)>;
 
 // Whether `peer` may open a tunnel. `ipsec_required`: otherwise every peer is admitted. `view_in_sync`: the SA

@@ -21,8 +21,8 @@ RandomFn seeded(uint64_t seed) {
 const PeerAddress kLacAddr = PeerAddress::v4(0xc0000202, 1701);  // 192.0.2.2
 const PeerAddress kLnsAddr = PeerAddress::v4(0xc0000201, 1701);  // 192.0.2.1
 
-// An LNS with one established tunnel from a LAC that calls itself `host_name`.
-std::unique_ptr<Endpoint> lns_with_tunnel_from(const std::string& host_name) {
+// An LNS with one established tunnel from a LAC that calls itself `host_name`, seen by the LNS as `lac_addr`.
+std::unique_ptr<Endpoint> lns_with_tunnel_from(const std::string& host_name, const PeerAddress& lac_addr = kLacAddr) {
   L2tpConfig lac_cfg, lns_cfg;
   lac_cfg.role = Role::kLac;
   lac_cfg.host_name = host_name;
@@ -35,7 +35,7 @@ std::unique_ptr<Endpoint> lns_with_tunnel_from(const std::string& host_name) {
   EXPECT_TRUE(lac.open_tunnel(now, kLnsAddr));
   for (int round = 0; round < 20; ++round) {
     for (auto& a : lac.take_actions())
-      if (auto* s = std::get_if<SendDatagram>(&a)) lns->on_datagram(now, kLacAddr, s->bytes);
+      if (auto* s = std::get_if<SendDatagram>(&a)) lns->on_datagram(now, lac_addr, s->bytes);
     for (auto& a : lns->take_actions())
       if (auto* s = std::get_if<SendDatagram>(&a)) lac.on_datagram(now, kLnsAddr, s->bytes);
     now += Duration(200);  // past the delayed-ack timer, so the last ZLB goes out
@@ -62,6 +62,26 @@ TEST(Status, OrdinaryHostNameUnchanged) {
   EXPECT_EQ(to_json(l2tp_view(*lns))["tunnels"][0]["peer_host_name"], "WIN-CLIENT01");
 }
 
+// Clients behind one NAT share address and port: the tunnel shows the mark of the peer's SA as a number of its
+// own, next to "address:port".
+TEST(Status, ATunnelShowsItsPeersMarkApartFromAddressAndPort) {
+  auto lns = lns_with_tunnel_from("WIN-CLIENT01", PeerAddress::v4(0xc0000202, 1701, 2));
+  L2tpView v = l2tp_view(*lns);
+  ASSERT_EQ(v.tunnels.size(), 1u);
+  EXPECT_EQ(v.tunnels[0].peer, "192.0.2.2:1701");
+  EXPECT_EQ(v.tunnels[0].peer_mark, 2u);
+  auto j = to_json(v);
+  EXPECT_EQ(j["tunnels"][0]["peer"], "192.0.2.2:1701");
+  EXPECT_EQ(j["tunnels"][0]["peer_mark"], 2);
+  // Without a mark: 0.
+  EXPECT_EQ(to_json(l2tp_view(*lns_with_tunnel_from("WIN-CLIENT01")))["tunnels"][0]["peer_mark"], 0);
+}
+
+TEST(Status, ThePeerFieldIsAddressAndPortWithoutTheMark) {
+  EXPECT_EQ(peer_field(PeerAddress::v4(0xc6336407, 1701, 7)), "198.51.100.7:1701");
+  EXPECT_EQ(peer_field(PeerAddress::v4(0xc6336407, 4500)), "198.51.100.7:4500");
+}
+
 // A whole snapshot: one session with a hostile user name, PPP and IPsec views. Every rendering works from the
 // typed values: the JSON has each part docs/status.schema.json requires, /metrics counts sessions by the typed
 // state, and nothing throws on the peer's bytes.
@@ -71,14 +91,14 @@ StatusSnapshot full_snapshot() {
                         ListenerCounters{.open = 1, .max = 64, .accepted = 9, .refused_over_cap = 2, .idle_closed = 3,
                                          .accept_fd_exhausted = 4},
                         ListenerCounters{.open = 0, .max = 16, .accepted = 5}};
-  s.l2tp = l2tp_view(*lns_with_tunnel_from("WIN\xff\n"));
+  s.l2tp = l2tp_view(*lns_with_tunnel_from("WIN\xff\n", PeerAddress::v4(0xc0000202, 1701, 5)));
   IpsecView ip;
   ip.required = true;
   ip.charon = "embedded";
   ip.link = "ready";
   ip.charon_pid = 99;
   ip.sas.push_back(SaView{"192.0.2.2", 4500, true, true, "l2tpvpn[1]", "l2tp{1}", "AES_CBC-256/HMAC_SHA1_96",
-                          "AES_CBC-256/HMAC_SHA1_96", 10, 20});
+                          "AES_CBC-256/HMAC_SHA1_96", 10, 20, 3, 4});
   s.ipsec = ip;
   PppView p;
   p.data_path = "kernel";
@@ -97,6 +117,8 @@ StatusSnapshot full_snapshot() {
   up.interface = "ppp-l2tp0";
   up.state = SessionPhase::kUp;
   up.pppd_pid = 1234;
+  up.peer = "192.0.2.2:1701";
+  up.peer_mark = 5;
   up.ipsec = SessionIpsecView{true, 4500, "ike", "esp"};
   SessionView closing = up;
   closing.session = 8;
@@ -116,6 +138,10 @@ TEST(Status, SnapshotRendersEveryPartFromTypedValues) {
   EXPECT_EQ(j["ipsec"]["link"], "ready");
   EXPECT_EQ(j["ipsec"]["charon_pid"], 99);
   EXPECT_EQ(j["ipsec"]["sas"][0]["remote_port"], 4500);
+  EXPECT_EQ(j["ipsec"]["sas"][0]["mark_in"], 3);
+  EXPECT_EQ(j["ipsec"]["sas"][0]["mark_out"], 4);
+  EXPECT_EQ(j["sessions"][0]["peer"], "192.0.2.2:1701");
+  EXPECT_EQ(j["sessions"][0]["peer_mark"], 5);
   EXPECT_EQ(j["ppp"]["counters"]["pppd_killed"], 3);
   EXPECT_EQ(j["ppp"]["pool"]["in_use"], 2);
   ASSERT_EQ(j["sessions"].size(), 2u);
@@ -175,6 +201,10 @@ TEST(StatusRead, TheWritersDocumentReadsBackWhole) {
   EXPECT_EQ(read.value.l2tp.drops.count("odd\x01reason"), 1u);
   EXPECT_EQ(read.value.sessions.at(1).state, SessionPhase::kClosing);
   EXPECT_EQ(read.value.l2tp.tunnels.at(0).state, l2tp::TunnelState::kEstablished);
+  EXPECT_EQ(read.value.ipsec->sas.at(0).mark_in, 3u);
+  EXPECT_EQ(read.value.ipsec->sas.at(0).mark_out, 4u);
+  EXPECT_EQ(read.value.sessions.at(0).peer_mark, 5u);
+  EXPECT_EQ(read.value.l2tp.tunnels.at(0).peer_mark, 5u);
 
   auto sessions = sessions_from_json(j["sessions"]);
   EXPECT_TRUE(sessions.unread.empty());
@@ -205,9 +235,10 @@ TEST(StatusRead, UnknownKeysAreIgnoredAndMissingOnesKeepDefaults) {
 TEST(StatusRead, WrongTypesAndUnknownStatesAreNamedByPath) {
   auto j = nlohmann::json::parse(R"({
     "server": 5,
-    "l2tp": {"tunnels": [5, {"id": 70000, "state": "dancing", "sessions": 7, "peer_host_name": "ok"}],
+    "l2tp": {"tunnels": [5, {"id": 70000, "peer_mark": -1, "state": "dancing", "sessions": 7,
+                             "peer_host_name": "ok"}],
              "drops": {"no_sa": "many", "bad_header": 2}},
-    "ipsec": {"required": "yes", "charon_pid": -1, "sas": [{"remote_port": -4}]},
+    "ipsec": {"required": "yes", "charon_pid": -1, "sas": [{"remote_port": -4, "mark_in": 4294967296}]},
     "ppp": {"pool": [], "counters": {"pppd_exits": 1.5}},
     "sessions": [1, {"tunnel": 3, "state": "up", "user": 9}]
   })");
@@ -216,11 +247,13 @@ TEST(StatusRead, WrongTypesAndUnknownStatesAreNamedByPath) {
       "server",
       "l2tp.tunnels[0]",
       "l2tp.tunnels[1].id",
+      "l2tp.tunnels[1].peer_mark",
       "l2tp.tunnels[1].state",
       "l2tp.tunnels[1].sessions",
       "l2tp.drops.no_sa",
       "ipsec.required",
       "ipsec.sas[0].remote_port",
+      "ipsec.sas[0].mark_in",
       "ppp.pool",
       "ppp.counters.pppd_exits",
       "sessions[0]",

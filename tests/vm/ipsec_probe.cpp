@@ -10,7 +10,8 @@
 //       Sends one command line, prints the one-line JSON answer. Commands:
 //         status              link state, counters, charon pid, starts and last exit
 //         sas                 every SA in the registry (SaRegistry::all())
-//         find IP PORT        SaRegistry::find(IP, PORT), or null
+//         find IP PORT [MARK] SaRegistry::find(IP, PORT, MARK), or null; without MARK, the newest of the answers
+//                             for the marks the registry's CHILD_SAs have (the profile marks every L2TP SA)
 //         refresh             asks for a new list-sas snapshot (byte/packet counters); answers at once
 //   ipsec_probe udp [--src IP] [--sport PORT] DST_IP DST_PORT
 //       Sends one UDP datagram ("l2tpvpn probe") from IP:PORT (default any:1701): L2TP-shaped traffic for the
@@ -79,6 +80,8 @@ json sa_json(const SaInfo& s) {
           {"child_name", s.child_name},
           {"child_id", s.child_id},
           {"reqid", s.reqid},
+          {"mark_in", s.mark_in},
+          {"mark_out", s.mark_out},
           {"local", s.local_address.to_string()},
           {"local_port", s.local_port},
           {"remote", s.remote_address.to_string()},
@@ -271,8 +274,17 @@ class Probe {
       unsigned port = 0;
       in >> ip >> port;
       auto addr = IpAddress::parse(ip);
-      if (!addr || port > 65535) return {{"error", "usage: find IP PORT"}};
-      auto sa = registry_.find(*addr, static_cast<uint16_t>(port));
+      if (!addr || port > 65535) return {{"error", "usage: find IP PORT [MARK]"}};
+      std::optional<SaInfo> sa;
+      if (uint32_t mark = 0; in >> mark) {
+        sa = registry_.find(*addr, static_cast<uint16_t>(port), mark);
+      } else {
+        // Without MARK: what a datagram through any of the SAs (each with its own mark) would find, the newest.
+        for (const auto& s : registry_.all())
+          if (auto f = registry_.find(*addr, static_cast<uint16_t>(port), s.mark_in);
+              f && (!sa || f->child_id > sa->child_id))
+            sa = f;
+      }
       return sa ? sa_json(*sa) : json(nullptr);
     }
     if (cmd == "refresh") {

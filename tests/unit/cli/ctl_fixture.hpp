@@ -123,17 +123,20 @@ inline constexpr const char* kSampleStatus = R"({
             "charon_pid": 812, "future": {"x": 1},
             "sas": [{"remote": "198.51.100.9", "remote_port": 4500, "nat": true, "ike_sa": "l2tpvpn", "child_sa": "l2tp",
                      "ike_proposal": "AES_CBC-256/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_2048",
-                     "esp_proposal": "AES_CBC-256/HMAC_SHA1_96", "bytes_in": 2048, "bytes_out": 4096}]},
+                     "esp_proposal": "AES_CBC-256/HMAC_SHA1_96", "bytes_in": 2048, "bytes_out": 4096,
+                     "mark_in": 3, "mark_out": 3}]},
   "ppp": {"data_path": "kernel", "pool": {"range": "10.99.0.10-10.99.0.250", "server_address": "10.99.0.1",
           "capacity": 241, "in_use": 1}, "pppd_running": 2,
           "counters": {"sessions_started": 5, "auth_failures": 1, "hdlc_bad_fcs": 0}},
   "l2tp": {
-    "tunnels": [{"id": 17, "peer_id": 5, "peer": "198.51.100.9:1701", "peer_host_name": "WIN-PC", "state": "established",
+    "tunnels": [{"id": 17, "peer_id": 5, "peer": "198.51.100.9:1701", "peer_mark": 3, "peer_host_name": "WIN-PC",
+                 "state": "established",
                  "sessions": [{"id": 3, "peer_id": 1, "state": "established"}], "control": {"retransmissions": 4}}],
     "drops": {"no_sa": 7}
   },
   "sessions": [
-    {"tunnel": 17, "session": 3, "peer_tunnel": 5, "peer_session": 1, "peer": "198.51.100.9:1701", "user": "alice",
+    {"tunnel": 17, "session": 3, "peer_tunnel": 5, "peer_session": 1, "peer": "198.51.100.9:1701", "peer_mark": 3,
+     "user": "alice",
      "address": "10.99.0.10", "interface": "ppp0", "data_path": "kernel", "state": "up",
      "since": "2024-05-01T10:00:00Z", "pppd_pid": 1234, "bytes_in": 1536, "bytes_out": 3145728,
      "packets_in": 10, "packets_out": 20,

@@ -21,6 +21,7 @@ StatusSnapshot every_field_set() {
   t.id = 4321;
   t.peer_id = 8765;
   t.peer = "198.51.100.7:1701";
+  t.peer_mark = 7001;
   t.peer_host_name = "WIN-HOST";
   t.state = l2tp::TunnelState::kEstablished;
   t.sessions.push_back(L2tpSessionView{555, 666, l2tp::SessionState::kEstablished, l2tp::CallDirection::kIncoming, 1,
@@ -36,7 +37,7 @@ StatusSnapshot every_field_set() {
   ip.tunnels_closed_for_sa = 31;
   ip.ike_terminated = 37;
   ip.sas.push_back(SaView{"198.51.100.7", 4501, true, true, "l2tpvpn[12]", "l2tp{34}", "AES_CBC-256/HMAC_SHA1_96",
-                          "AES_CBC-128/HMAC_SHA2_256_128", 2048, 4096});
+                          "AES_CBC-128/HMAC_SHA2_256_128", 2048, 4096, 7003, 7004});
   s.ipsec = ip;
   PppView p;
   p.data_path = "kernel";
@@ -60,6 +61,7 @@ StatusSnapshot every_field_set() {
   v.peer_tunnel = 8765;
   v.peer_session = 666;
   v.peer = "198.51.100.7:1701";
+  v.peer_mark = 7002;
   v.user = "alice";
   v.address = "10.99.0.77";
   v.interface = "ppp-l2tp5";
@@ -89,14 +91,15 @@ TEST(StatusCliContract, EveryFieldTheDaemonSendsReachesTheStatusTables) {
            "charon embedded (pid 4242), VICI link ready, required for L2TP",                   // ipsec
            "ike_terminated=37, tunnels_closed_for_sa=31, 1 SA(s)",                              //
            "198.51.100.7", "4501", "l2tpvpn[12]", "l2tp{34}", "AES_CBC-256/HMAC_SHA1_96",       // SA table
-           "AES_CBC-128/HMAC_SHA2_256_128", "2.0K", "4.0K",                                      //
+           "AES_CBC-128/HMAC_SHA2_256_128", "2.0K", "4.0K", "7003/7004",                         //
            "PPP: data path kernel, pool 10.99.0.10-10.99.0.250 (19 of 241 in use), pppd running 13",
            "sessions_started=101", "sessions_refused=102", "pppd_exits=103", "pppd_killed=41",   // counters
            "auth_failures=104", "report_errors=105", "pty_frames_in=106", "pty_frames_out=107",  //
            "pty_overflow_drops=108", "hdlc_bad_fcs=109", "hdlc_too_short=110", "hdlc_too_long=111",
            "hdlc_aborted=112", "sessions_over_limit=113", "pty_oversize_drops=114",
-           "4321", "8765", "WIN-HOST", "established", "17",                                      // tunnels
+           "4321", "8765", "WIN-HOST", "established", "17", "7001",                              // tunnels
            "alice", "10.99.0.77", "ppp-l2tp5", "2026-12-01T18:00:00Z", "3.0M", "5.0K", "esp+nat-t",  // sessions
+           "7002",
            "not_admitted=23",                                                                    // drops
        })
     EXPECT_TRUE(has(out, want)) << "missing \"" << want << "\" in:\n" << out;
@@ -107,8 +110,8 @@ TEST(StatusCliContract, TheSessionsTableReadsTheSessionsTheDaemonSends) {
   auto read = sessions_from_json(j["sessions"]);
   EXPECT_TRUE(read.unread.empty()) << cli::render_unread(read.unread);
   const std::string out = cli::render_sessions(read.value);
-  for (const char* want : {"4321", "555", "alice", "10.99.0.77", "198.51.100.7:1701", "ppp-l2tp5", "kernel", "up",
-                           "2026-12-01T18:00:00Z", "3.0M", "5.0K", "esp+nat-t"})
+  for (const char* want : {"4321", "555", "alice", "10.99.0.77", "198.51.100.7:1701", "7002", "ppp-l2tp5", "kernel",
+                           "up", "2026-12-01T18:00:00Z", "3.0M", "5.0K", "esp+nat-t"})
     EXPECT_TRUE(has(out, want)) << "missing \"" << want << "\" in:\n" << out;
   // No column left empty: every cell of the one row is filled.
   auto row = out.substr(out.find('\n') + 1);

@@ -140,7 +140,7 @@ TEST_F(CharonLinkTest, ConnectRegistersLoadsThenSnapshots) {
       "EVENT_UNREGISTER list-sa",
   };
   EXPECT_EQ(order, expected);
-  EXPECT_TRUE(registry.find(ip("198.51.100.7"), 1701));
+  EXPECT_TRUE(registry.find(ip("198.51.100.7"), 1701, 0));
   EXPECT_EQ(link.stats().syncs, 1u);
 }
 
@@ -151,7 +151,7 @@ TEST_F(CharonLinkTest, ReconnectRedoesEverythingAndReplacesTheView) {
   session.on_connect();
   link.on_connected();
   charon.run();
-  ASSERT_TRUE(registry.find(ip("198.51.100.7"), 1701));
+  ASSERT_TRUE(registry.find(ip("198.51.100.7"), 1701, 0));
 
   // charon dies and comes back with different SAs.
   session.on_disconnect();
@@ -167,8 +167,8 @@ TEST_F(CharonLinkTest, ReconnectRedoesEverythingAndReplacesTheView) {
   auto cmds = charon.names(PacketType::kCmdRequest);
   EXPECT_EQ(std::count(cmds.begin(), cmds.end(), "load-conn"), 2);
   EXPECT_EQ(std::count(cmds.begin(), cmds.end(), "load-shared"), 2);
-  EXPECT_FALSE(registry.find(ip("198.51.100.7"), 1701));
-  EXPECT_TRUE(registry.find(ip("198.51.100.8"), 1701));
+  EXPECT_FALSE(registry.find(ip("198.51.100.7"), 1701, 0));
+  EXPECT_TRUE(registry.find(ip("198.51.100.8"), 1701, 0));
   EXPECT_EQ(link.stats().syncs, 2u);
 }
 
@@ -182,8 +182,8 @@ TEST_F(CharonLinkTest, EventsRacingTheSnapshotAreReplayedOnTopOfIt) {
   session.on_connect();
   link.on_connected();
   charon.run();
-  EXPECT_FALSE(registry.find(ip("198.51.100.7"), 1701));
-  EXPECT_TRUE(registry.find(ip("198.51.100.8"), 1701));
+  EXPECT_FALSE(registry.find(ip("198.51.100.7"), 1701, 0));
+  EXPECT_TRUE(registry.find(ip("198.51.100.8"), 1701, 0));
 
   // Once ready, events apply directly.
   ASSERT_TRUE(session.on_bytes(frame(PacketType::kEvent, "child-updown", child_updown(false, 2, 2, "198.51.100.8"))));

@@ -122,6 +122,37 @@ TEST(Profile, LoadAndUnloadRequestsForPsk) {
   EXPECT_EQ(*unload[1].message.value("id"), "l2tpvpn-psk");
 }
 
+// Clients behind one NAT share address, port and selectors; a unique mark per CHILD_SA, set on what it decrypts,
+// is what tells their L2TP apart. Off, none of the three keys is sent (charon's default: no mark).
+TEST(Profile, EveryL2tpChildSaGetsAUniqueMarkUnlessTurnedOff) {
+  auto c = psk_config();
+  auto load_conn = [](const ProfileConfig& config) {
+    auto reqs = build_load_requests(config);
+    EXPECT_TRUE(reqs);
+    EXPECT_EQ(reqs->back().command, "load-conn");
+    return reqs->back().message;
+  };
+  const char* const keys[] = {"mark_in", "mark_out", "set_mark_in"};
+
+  ASSERT_TRUE(c.mark_sas);  // on by default
+  auto on = load_conn(c);
+  const vici::Section* conn = on.section("l2tpvpn");
+  const vici::Section* child = conn->section("children")->section("l2tp");
+  ASSERT_NE(child->value("mark_in"), nullptr);
+  ASSERT_NE(child->value("mark_out"), nullptr);
+  ASSERT_NE(child->value("set_mark_in"), nullptr);
+  EXPECT_EQ(*child->value("mark_in"), "%unique");
+  EXPECT_EQ(*child->value("mark_out"), "%unique");
+  EXPECT_EQ(*child->value("set_mark_in"), "%same");
+  for (const char* k : keys) EXPECT_EQ(conn->value(k), nullptr) << k << " belongs to the CHILD config";
+
+  c.mark_sas = false;
+  auto off = load_conn(c);
+  const vici::Section* plain = off.section("l2tpvpn")->section("children")->section("l2tp");
+  for (const char* k : keys) EXPECT_EQ(plain->value(k), nullptr) << k;
+  EXPECT_EQ(*plain->value("mode"), "transport");  // the rest of the CHILD config is unchanged
+}
+
 TEST(Profile, CertificateOption) {
   ProfileConfig c;
   c.auth = AuthMode::kCertificate;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace l2tpvpn::ipsec {
 namespace {
 
@@ -72,6 +74,15 @@ Section child_section(uint32_t id, const char* remote_ts, const char* state = "I
   return c;
 }
 
+// The child section as charon reports it for a CHILD_SA with mark_in = mark_out = %unique: 8 hex digits.
+Section marked(Section c, uint32_t mark) {
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", mark);
+  c.set("mark-in", hex);
+  c.set("mark-out", hex);
+  return c;
+}
+
 Message list_sa(const char* conn, Section ike, std::vector<Section> children) {
   Section& kids = ike.add_section("child-sas");
   for (auto& c : children) kids.add_section("l2tp-" + *c.value("uniqueid")) = c;
@@ -103,7 +114,7 @@ TEST(SaRegistry, SnapshotKeepsOnlyInstalledL2tpTransportSas) {
   EXPECT_EQ(r.size(), 2u);
   EXPECT_EQ(r.stats().ignored_children, 3u);
 
-  auto win = r.find(ip("198.51.100.7"), 1701);
+  auto win = r.find(ip("198.51.100.7"), 1701, 0);
   ASSERT_TRUE(win);
   EXPECT_EQ(win->ike_name, "l2tpvpn");
   EXPECT_EQ(win->ike_id, 1u);
@@ -118,15 +129,15 @@ TEST(SaRegistry, SnapshotKeepsOnlyInstalledL2tpTransportSas) {
   EXPECT_EQ(win->bytes_in, 1234u);
   EXPECT_EQ(win->bytes_out, 5678u);
   EXPECT_EQ(win->remote_id, "10.0.2.15");
-  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1702));  // the selector names port 1701 only
+  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1702, 0));  // the selector names port 1701 only
 
-  auto mac = r.find(ip("203.0.113.9"), 51000);
+  auto mac = r.find(ip("203.0.113.9"), 51000, 0);
   ASSERT_TRUE(mac);
   EXPECT_EQ(mac->child_id, 3u);
   EXPECT_FALSE(mac->nat);
-  EXPECT_FALSE(r.find(ip("203.0.113.9"), 1701));
-  EXPECT_FALSE(r.find(ip("203.0.113.50"), 1701));
-  EXPECT_FALSE(r.find(ip("192.0.2.99"), 1701));
+  EXPECT_FALSE(r.find(ip("203.0.113.9"), 1701, 0));
+  EXPECT_FALSE(r.find(ip("203.0.113.50"), 1701, 0));
+  EXPECT_FALSE(r.find(ip("192.0.2.99"), 1701, 0));
 
   // A new snapshot replaces everything.
   r.replace_all({});
@@ -137,11 +148,11 @@ TEST(SaRegistry, ChildUpdownAddsAndRemoves) {
   SaRegistry r;
   EXPECT_TRUE(r.on_event("child-updown", updown(true, "l2tpvpn", ike_section(7, "198.51.100.7", 4500),
                                                 {child_section(11, "198.51.100.7/32[udp]")})));
-  ASSERT_TRUE(r.find(ip("198.51.100.7"), 1701));
-  EXPECT_TRUE(r.find(ip("198.51.100.7"), 40000));  // [udp]: any source port
+  ASSERT_TRUE(r.find(ip("198.51.100.7"), 1701, 0));
+  EXPECT_TRUE(r.find(ip("198.51.100.7"), 40000, 0));  // [udp]: any source port
   EXPECT_TRUE(r.on_event("child-updown", updown(false, "l2tpvpn", ike_section(7, "198.51.100.7", 4500),
                                                 {child_section(11, "198.51.100.7/32[udp]", "DELETING")})));
-  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1701));
+  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1701, 0));
   EXPECT_EQ(r.stats().events, 2u);
   // Idempotent: the same down again is harmless.
   EXPECT_TRUE(r.on_event("child-updown", updown(false, "l2tpvpn", ike_section(7, "198.51.100.7", 4500),
@@ -157,8 +168,8 @@ TEST(SaRegistry, IkeDownRemovesItsChildren) {
   down.add_section("l2tpvpn") = ike_section(1, "198.51.100.7", 4500);
   EXPECT_TRUE(r.on_event("ike-updown", down));
   EXPECT_EQ(r.size(), 1u);
-  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1701));
-  EXPECT_TRUE(r.find(ip("198.51.100.8"), 1701));
+  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1701, 0));
+  EXPECT_TRUE(r.find(ip("198.51.100.8"), 1701, 0));
   Message up = down;
   up.set("up", "yes");
   EXPECT_TRUE(r.on_event("ike-updown", up));  // an IKE_SA up alone adds nothing
@@ -176,7 +187,7 @@ TEST(SaRegistry, ChildRekeyReplacesOldByNew) {
   pair.add_section("old") = child_section(1, "198.51.100.7/32[udp/l2f]", "REKEYED");
   pair.add_section("new") = child_section(9, "198.51.100.7/32[udp/l2f]");
   EXPECT_TRUE(r.on_event("child-rekey", m));
-  auto sa = r.find(ip("198.51.100.7"), 1701);
+  auto sa = r.find(ip("198.51.100.7"), 1701, 0);
   ASSERT_TRUE(sa);
   EXPECT_EQ(sa->child_id, 9u);
   EXPECT_EQ(r.size(), 1u);
@@ -193,7 +204,7 @@ TEST(SaRegistry, IkeRekeyMovesChildrenToTheNewIkeSa) {
   fresh.set("dh-group", "ECP_384");
   pair.add_section("new") = fresh;
   EXPECT_TRUE(r.on_event("ike-rekey", m));
-  auto sa = r.find(ip("198.51.100.7"), 1701);
+  auto sa = r.find(ip("198.51.100.7"), 1701, 0);
   ASSERT_TRUE(sa);
   EXPECT_EQ(sa->ike_id, 5u);
   EXPECT_EQ(sa->ike.dh, "ECP_384");
@@ -215,8 +226,8 @@ TEST(SaRegistry, IkeUpdateFollowsANatMappingChange) {
   m.set("remote-port", "62000");
   m.add_section("l2tpvpn") = ike_section(1, "198.51.100.7", 4500);
   EXPECT_TRUE(r.on_event("ike-update", m));
-  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1701));
-  auto sa = r.find(ip("198.51.100.99"), 1701);
+  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1701, 0));
+  auto sa = r.find(ip("198.51.100.99"), 1701, 0);
   ASSERT_TRUE(sa);
   EXPECT_EQ(sa->remote_port, 62000);
 }
@@ -225,10 +236,10 @@ TEST(SaRegistry, TwoClientsBehindOneNat) {
   SaRegistry r;
   r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {child_section(1, "10.0.0.2/32[udp]")}),
                  list_sa("l2tpvpn", ike_section(2, "198.51.100.7", 4501), {child_section(2, "10.0.0.3/32[udp/l2f]")})});
-  EXPECT_EQ(r.find_all(ip("198.51.100.7"), 1701).size(), 2u);
+  EXPECT_EQ(r.find_all(ip("198.51.100.7"), 1701, 0).size(), 2u);
   // The exact-port selector wins over [udp] for 1701; other ports go to the [udp] one.
-  EXPECT_EQ(r.find(ip("198.51.100.7"), 1701)->child_id, 2u);
-  EXPECT_EQ(r.find(ip("198.51.100.7"), 50000)->child_id, 1u);
+  EXPECT_EQ(r.find(ip("198.51.100.7"), 1701, 0)->child_id, 2u);
+  EXPECT_EQ(r.find(ip("198.51.100.7"), 50000, 0)->child_id, 1u);
   EXPECT_EQ(r.all().size(), 2u);
   EXPECT_EQ(r.all().front().child_id, 1u);
 }
@@ -241,16 +252,135 @@ TEST(SaRegistry, UniqueIkeOfIsNulloptWhenClientsBehindOneNatMatchEqually) {
   SaRegistry r;
   r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {child_section(1, "10.0.0.2/32[udp/1701]")}),
                  list_sa("l2tpvpn", ike_section(2, "198.51.100.7", 4501), {child_section(2, "10.0.0.3/32[udp/1701]")})});
-  EXPECT_EQ(r.find_all(ip("198.51.100.7"), 1701).size(), 2u);
-  EXPECT_FALSE(r.unique_ike_of(ip("198.51.100.7"), 1701));
-  EXPECT_TRUE(r.find(ip("198.51.100.7"), 1701));  // admission still finds an SA
+  EXPECT_EQ(r.find_all(ip("198.51.100.7"), 1701, 0).size(), 2u);
+  EXPECT_FALSE(r.unique_ike_of(ip("198.51.100.7"), 1701, 0));
+  EXPECT_TRUE(r.find(ip("198.51.100.7"), 1701, 0));  // admission still finds an SA
 
   SaRegistry one;
   one.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {child_section(1, "10.0.0.2/32[udp]")}),
                    list_sa("l2tpvpn", ike_section(2, "198.51.100.7", 4501), {child_section(2, "10.0.0.3/32[udp/l2f]")})});
-  EXPECT_EQ(one.unique_ike_of(ip("198.51.100.7"), 1701), 2u);   // the exact port ranks first
-  EXPECT_EQ(one.unique_ike_of(ip("198.51.100.7"), 50000), 1u);  // only [udp] matches
-  EXPECT_FALSE(one.unique_ike_of(ip("198.51.100.8"), 1701));
+  EXPECT_EQ(one.unique_ike_of(ip("198.51.100.7"), 1701, 0), 2u);   // the exact port ranks first
+  EXPECT_EQ(one.unique_ike_of(ip("198.51.100.7"), 50000, 0), 1u);  // only [udp] matches
+  EXPECT_FALSE(one.unique_ike_of(ip("198.51.100.8"), 1701, 0));
+}
+
+// Two Windows clients behind one NAT, each CHILD_SA with its own mark (the profile's mark_in = %unique): same
+// public address, same L2TP port 1701, same selector. The mark of the datagram names the client's SA exactly.
+SaRegistry two_marked_clients_behind_one_nat() {
+  SaRegistry r;
+  r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500),
+                         {marked(child_section(1, "198.51.100.7/32[udp/l2f]"), 1)}),
+                 list_sa("l2tpvpn", ike_section(2, "198.51.100.7", 4501),
+                         {marked(child_section(2, "198.51.100.7/32[udp/l2f]"), 2)})});
+  return r;
+}
+
+TEST(SaRegistry, TheMarkTellsClientsBehindOneNatApart) {
+  SaRegistry r = two_marked_clients_behind_one_nat();
+  ASSERT_EQ(r.size(), 2u);
+  auto first = r.find(ip("198.51.100.7"), 1701, 1);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->child_id, 1u);
+  EXPECT_EQ(first->ike_id, 1u);
+  EXPECT_EQ(first->mark_in, 1u);
+  EXPECT_EQ(first->mark_out, 1u);
+  auto second = r.find(ip("198.51.100.7"), 1701, 2);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->child_id, 2u);
+  EXPECT_EQ(second->ike_id, 2u);
+  EXPECT_EQ(second->mark_in, 2u);
+  // A mark no SA has, or none at all: nothing (every L2TP SA of ours is marked).
+  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1701, 3));
+  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1701, 0));
+  EXPECT_EQ(r.find_all(ip("198.51.100.7"), 1701, 1).size(), 1u);
+  EXPECT_EQ(r.find_all(ip("198.51.100.7"), 1701, 2).size(), 1u);
+  EXPECT_TRUE(r.find_all(ip("198.51.100.7"), 1701, 0).empty());
+  // The address must still match: a mark alone admits nobody else.
+  EXPECT_FALSE(r.find(ip("198.51.100.8"), 1701, 1));
+}
+
+TEST(SaRegistry, WithMarksUniqueIkeOfNamesEachClientsOwnIkeSa) {
+  SaRegistry r = two_marked_clients_behind_one_nat();
+  EXPECT_EQ(r.unique_ike_of(ip("198.51.100.7"), 1701, 1), 1u);
+  EXPECT_EQ(r.unique_ike_of(ip("198.51.100.7"), 1701, 2), 2u);
+  EXPECT_FALSE(r.unique_ike_of(ip("198.51.100.7"), 1701, 3));
+  EXPECT_FALSE(r.unique_ike_of(ip("198.51.100.7"), 1701, 0));
+}
+
+// An IKEv1 client rekeys its CHILD_SA: the new one keeps the mark (and reqid), and the registry keeps answering
+// for that mark with the new CHILD_SA, and only for that client.
+TEST(SaRegistry, AChildRekeyKeepsAnsweringForTheMark) {
+  SaRegistry r = two_marked_clients_behind_one_nat();
+  Message m;
+  Section& ike = m.add_section("l2tpvpn");
+  ike = ike_section(1, "198.51.100.7", 4500);
+  Section& pair = ike.add_section("child-sas").add_section("l2tp");
+  pair.add_section("old") = marked(child_section(1, "198.51.100.7/32[udp/l2f]", "REKEYED"), 1);
+  Section fresh = marked(child_section(9, "198.51.100.7/32[udp/l2f]"), 1);
+  fresh.set("reqid", "1");
+  pair.add_section("new") = fresh;
+  EXPECT_TRUE(r.on_event("child-rekey", m));
+  EXPECT_EQ(r.size(), 2u);
+  auto first = r.find(ip("198.51.100.7"), 1701, 1);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->child_id, 9u);
+  EXPECT_EQ(first->mark_in, 1u);
+  EXPECT_EQ(first->reqid, 1u);
+  EXPECT_EQ(r.unique_ike_of(ip("198.51.100.7"), 1701, 1), 1u);
+  // The newer CHILD_SA does not capture the other client's mark.
+  auto second = r.find(ip("198.51.100.7"), 1701, 2);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->child_id, 2u);
+  EXPECT_EQ(r.unique_ike_of(ip("198.51.100.7"), 1701, 2), 2u);
+}
+
+TEST(SaRegistry, AMarkArrivesWithChildUpdownToo) {
+  SaRegistry r;
+  EXPECT_TRUE(r.on_event("child-updown", updown(true, "l2tpvpn", ike_section(7, "198.51.100.7", 4500),
+                                                {marked(child_section(11, "198.51.100.7/32[udp]"), 0x2a)})));
+  auto sa = r.find(ip("198.51.100.7"), 1701, 42);
+  ASSERT_TRUE(sa);
+  EXPECT_EQ(sa->mark_in, 42u);
+  EXPECT_EQ(sa->mark_out, 42u);
+  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1701, 0));
+}
+
+// Marks off (or an SA charon set up before they were): no "mark-in" key. Such a CHILD_SA answers only for
+// datagrams without a mark.
+TEST(SaRegistry, AChildWithoutAMarkIsFoundOnlyWithMarkZero) {
+  SaRegistry r;
+  r.replace_all(
+      {list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {child_section(1, "198.51.100.7/32[udp/l2f]")})});
+  auto sa = r.find(ip("198.51.100.7"), 1701, 0);
+  ASSERT_TRUE(sa);
+  EXPECT_EQ(sa->mark_in, 0u);
+  EXPECT_EQ(sa->mark_out, 0u);
+  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1701, 1));
+  EXPECT_TRUE(r.find_all(ip("198.51.100.7"), 1701, 1).empty());
+  EXPECT_FALSE(r.unique_ike_of(ip("198.51.100.7"), 1701, 1));
+  EXPECT_EQ(r.unique_ike_of(ip("198.51.100.7"), 1701, 0), 1u);
+}
+
+TEST(SaRegistry, AnUnreadableMarkIsCountedAndTakenAsNone) {
+  SaRegistry r;
+  Section c = child_section(1, "198.51.100.7/32[udp/l2f]");
+  c.set("mark-in", "0000000g");
+  c.set("mark-out", "00000001");
+  r.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {c})});
+  EXPECT_EQ(r.stats().malformed, 1u);
+  EXPECT_FALSE(r.find(ip("198.51.100.7"), 1701, 1));
+  auto sa = r.find(ip("198.51.100.7"), 1701, 0);
+  ASSERT_TRUE(sa);
+  EXPECT_EQ(sa->mark_in, 0u);
+  EXPECT_EQ(sa->mark_out, 1u);
+  for (const char* bad : {"", "100000000", "-1", "0x2", " 2"}) {
+    SaRegistry one;
+    Section b = child_section(1, "198.51.100.7/32[udp/l2f]");
+    b.set("mark-in", bad);
+    one.replace_all({list_sa("l2tpvpn", ike_section(1, "198.51.100.7", 4500), {b})});
+    EXPECT_EQ(one.stats().malformed, 1u) << '"' << bad << '"';
+    EXPECT_EQ(one.all().at(0).mark_in, 0u) << '"' << bad << '"';
+  }
 }
 
 TEST(SaRegistry, MalformedAndUnknownInputIsCountedNotFatal) {

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
+
+#include "ipsec/sa_registry.hpp"
+#include "server/ipsec_supervisor.hpp"
 
 namespace l2tpvpn::vpn {
 namespace {
@@ -146,6 +150,105 @@ TEST(Coupling, NoTerminateWithoutSaOrWhenCharonCannotBeAsked) {
   c.tunnel_closed(false, kWin, {}, sas.lookup());  // IPsec not required, or charon not connected
   EXPECT_TRUE(c.take_actions().empty());
   EXPECT_EQ(c.ike_terminated(), 0u);
+}
+
+// Two Windows clients behind one NAT: the same public address and L2TP port 1701, told apart only by the mark of
+// the SA each one's datagrams came through. The SA view is a real ipsec::SaRegistry fed like charon feeds it, and
+// looked up as the daemon does (IpsecSupervisor's find_sa / find_unique_ike with the tunnel's PeerAddress), so
+// these fail if the mark is lost anywhere between the PeerAddress and the registry.
+const l2tp::PeerAddress kNatMark1 = l2tp::PeerAddress::v4(0xc6336407, 1701, 1);  // 198.51.100.7:1701#1
+const l2tp::PeerAddress kNatMark2 = l2tp::PeerAddress::v4(0xc6336407, 1701, 2);  // 198.51.100.7:1701#2
+
+struct MarkedSas {
+  ipsec::SaRegistry registry;
+
+  // child-updown for one CHILD_SA of IKE_SA `ike` from the NAT, as charon reports it with mark_in = %unique.
+  static vici::Message child_updown(bool up, uint32_t ike, uint32_t child, uint32_t mark) {
+    vici::Message m;
+    if (up) m.set("up", "yes");
+    vici::Section& s = m.add_section("l2tpvpn");
+    s.set("uniqueid", std::to_string(ike));
+    s.set("remote-host", "198.51.100.7");
+    s.set("remote-port", std::to_string(4500 + ike));
+    vici::Section& c = s.add_section("child-sas").add_section("l2tp-" + std::to_string(child));
+    c.set("name", "l2tp");
+    c.set("uniqueid", std::to_string(child));
+    c.set("state", up ? "INSTALLED" : "DELETING");
+    c.set("mode", "TRANSPORT");
+    c.set("protocol", "ESP");
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", mark);
+    c.set("mark-in", hex);
+    c.set("mark-out", hex);
+    c.set_list("local-ts", {"192.0.2.1/32[udp/1701]"});
+    c.set_list("remote-ts", {"198.51.100.7/32[udp/1701]"});
+    return m;
+  }
+  void up(uint32_t ike, uint32_t child, uint32_t mark) {
+    EXPECT_TRUE(registry.on_event("child-updown", child_updown(true, ike, child, mark)));
+  }
+  void down(uint32_t ike, uint32_t child, uint32_t mark) {
+    EXPECT_TRUE(registry.on_event("child-updown", child_updown(false, ike, child, mark)));
+  }
+  // What the daemon passes for admission and sas_changed (IpsecSupervisor::ike_of), and for tunnel_closed
+  // (IpsecSupervisor::unique_ike_of).
+  SaLookup ike_of() const {
+    return [this](const l2tp::PeerAddress& p) -> std::optional<uint32_t> {
+      if (auto sa = find_sa(registry, p)) return sa->ike_id;
+      return std::nullopt;
+    };
+  }
+  SaLookup unique_ike_of() const {
+    return [this](const l2tp::PeerAddress& p) { return find_unique_ike(registry, p); };
+  }
+};
+
+TEST(Coupling, ClientsBehindOneNatAreAdmittedByTheMarkOfTheirOwnSa) {
+  MarkedSas sas;
+  sas.up(1, 11, 1);
+  EXPECT_EQ(admission(true, true, kNatMark1, sas.ike_of()), l2tp::Admission::kAdmit);
+  // Same address and port, but no SA with mark 2 yet: the second client's SCCRQ cannot ride the first's SA.
+  EXPECT_EQ(admission(true, true, kNatMark2, sas.ike_of()), l2tp::Admission::kRefuse);
+  sas.up(2, 12, 2);
+  EXPECT_EQ(admission(true, true, kNatMark2, sas.ike_of()), l2tp::Admission::kAdmit);
+  EXPECT_EQ(admission(true, true, l2tp::PeerAddress::v4(0xc6336407, 1701, 3), sas.ike_of()),
+            l2tp::Admission::kRefuse);
+  EXPECT_EQ(admission(true, true, l2tp::PeerAddress::v4(0xc6336407, 1701), sas.ike_of()), l2tp::Admission::kRefuse);
+}
+
+TEST(Coupling, WhenOneOfTwoClientsBehindOneNatLosesItsSaOnlyItsTunnelCloses) {
+  Coupling c;
+  MarkedSas sas;
+  sas.up(1, 11, 1);
+  sas.up(2, 12, 2);
+  std::vector<TunnelRef> tunnels = {{7, kNatMark1, true}, {8, kNatMark2, true}};
+  c.sas_changed(true, tunnels, sas.ike_of());
+  EXPECT_TRUE(c.take_actions().empty());
+  sas.down(2, 12, 2);  // the second client's SA goes (DPD, or it hung up)
+  c.sas_changed(true, tunnels, sas.ike_of());
+  auto closed = only<CloseTunnel>(c.take_actions());
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].tunnel_id, 8);
+  EXPECT_EQ(c.tunnels_closed_for_sa(), 1u);
+}
+
+TEST(Coupling, TheLastTunnelOfOneClientBehindANatEndsOnlyItsIkeSa) {
+  Coupling c;
+  MarkedSas sas;
+  sas.up(1, 11, 1);
+  sas.up(2, 12, 2);
+  // Tunnel 7 (mark 1) ended; tunnel 8 of the other client (same address and port, mark 2) lives on.
+  c.tunnel_closed(true, kNatMark1, {{7, kNatMark1, false}, {8, kNatMark2, true}}, sas.unique_ike_of());
+  auto t = only<TerminateIke>(c.take_actions());
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].ike_id, 1u);
+  EXPECT_EQ(t[0].peer, kNatMark1);
+  EXPECT_EQ(c.ike_terminated(), 1u);
+  // And the other client's last tunnel ends its own IKE_SA.
+  c.tunnel_closed(true, kNatMark2, {{8, kNatMark2, false}}, sas.unique_ike_of());
+  t = only<TerminateIke>(c.take_actions());
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].ike_id, 2u);
 }
 
 }  // namespace
