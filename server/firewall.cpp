@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdio>
 #include <sstream>
 
 namespace l2tpvpn {
@@ -89,6 +90,46 @@ std::string iptables_remove(const std::string& table, std::initializer_list<cons
   return o.str();
 }
 
+constexpr const char* kDataPortMap = "l2tp_data_port";
+constexpr const char* kDataZoneMap = "l2tp_data_zone";
+constexpr const char* kDataPortSet = "l2tp_data_ports";
+
+// Marks as nft prints them back in maps: hexadecimal.
+std::string hex_mark(uint32_t mark) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%x", mark);
+  return b;
+}
+
+// The chains that move each marked SA's L2TP data to its own port and conntrack zone (see firewall.hpp).
+// `@th,64,1 0`: the first bit of the UDP payload, L2TP's T bit, is 0 (a data message; RFC 2661 §3.1).
+void nft_data_port_chains(std::ostringstream& o, const std::string& port) {
+  const std::string data = "meta mark != 0 @th,64,1 0 counter ";
+  // Decrypted data to the L2TP port, of any mark: a mark without an element finds no zone and no port (the map
+  // lookups fail, the rules do nothing), so its data stays on the L2TP port for the daemon's listener.
+  const std::string inbound = "udp dport " + port + " meta secpath exists " + data;
+  o << "  chain data_zone_in {\n    type filter hook prerouting priority raw; policy accept;\n";
+  o << "    " << inbound << "ct zone set meta mark map @" << kDataZoneMap << "\n  }\n";
+  // Only the tunnel sockets on data ports: what the listener sends from the L2TP port stays in zone 0, as the
+  // control messages it belongs with.
+  o << "  chain data_zone_out {\n    type filter hook output priority raw; policy accept;\n";
+  o << "    udp sport @" << kDataPortSet << " " << data << "ct zone set meta mark map @" << kDataZoneMap << "\n  }\n";
+  o << "  chain data_dnat {\n    type nat hook prerouting priority dstnat; policy accept;\n";
+  o << "    " << inbound << "dnat ip to ip daddr : meta mark map @" << kDataPortMap << "\n  }\n";
+  // A tunnel socket sending before its client (no conntrack entry yet) would leave from its data port, which
+  // charon's policy (source port = the L2TP port) does not cover, and the client's reply would clash with that
+  // entry. Leaving from the L2TP port makes the entry the mirror of an inbound one. Source NAT changing the port
+  // re-runs the xfrm lookup, so the datagram then leaves through the mark's SA. Disjoint from the masquerade chain
+  // (client pool sources only), so the two need no order between them.
+  o << "  chain data_snat {\n    type nat hook postrouting priority srcnat; policy accept;\n";
+  o << "    udp sport @" << kDataPortSet << " " << data << "snat ip to ip saddr : " << port << "\n  }\n";
+  // The output chain's check runs before NAT, when a tunnel socket's datagram still has its data port; this one
+  // sees the final source port, after source NAT (srcnat = 100): L2TP leaves only inside ESP.
+  o << "  chain post_nat {\n    type filter hook postrouting priority 300; policy accept;\n";
+  o << "    udp sport " << port << " rt ipsec missing counter drop\n";
+  o << "    udp sport @" << kDataPortSet << " rt ipsec missing counter drop\n  }\n";
+}
+
 std::string nft_script(const FirewallConfig& c) {
   std::ostringstream o;
   const std::string port = std::to_string(c.l2tp_port);
@@ -96,7 +137,15 @@ std::string nft_script(const FirewallConfig& c) {
   const std::string wan_in = c.wan_interface.empty() ? "iifname != \"ppp*\"" : "iifname \"" + c.wan_interface + "\"";
   // "add table" + "delete table" + definition makes the script idempotent: a leftover table is replaced whole.
   o << "add table ip l2tpvpn\ndelete table ip l2tpvpn\ntable ip l2tpvpn {\n";
+  if (c.data_ports) {
+    o << "  map " << kDataPortMap << " { typeof meta mark : udp dport; }\n";
+    o << "  map " << kDataZoneMap << " { typeof meta mark : ct zone; }\n";
+    o << "  set " << kDataPortSet << " { typeof udp dport; }\n";
+  }
   o << "  chain input {\n    type filter hook input priority filter; policy accept;\n";
+  // A data port's tunnel socket is connected to the client's address and port: plaintext spoofed from there must
+  // not reach it (the dnat below only moves what was decrypted).
+  if (c.data_ports) o << "    udp dport @" << kDataPortSet << " meta secpath missing counter drop\n";
   if (c.require_ipsec) {
     // Counted like the iptables backends' rules (iptables -v): how much L2TP arrived through IPsec.
     o << "    udp dport " << port << " meta secpath exists counter accept\n";
@@ -108,6 +157,7 @@ std::string nft_script(const FirewallConfig& c) {
     o << "  chain output {\n    type filter hook output priority filter; policy accept;\n";
     o << "    udp sport " << port << " rt ipsec missing counter drop\n  }\n";
   }
+  if (c.data_ports) nft_data_port_chains(o, port);
   o << "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
   o << "    iifname \"ppp*\" " << wan_out << " ip saddr " << c.pool_cidr << " accept\n";
   o << "    " << wan_in << " oifname \"ppp*\" ip daddr " << c.pool_cidr << " ct state established,related accept\n";
@@ -175,14 +225,37 @@ Result<FirewallBackend, FirewallPlanError> choose_firewall_backend(std::string_v
                      "iptables, or set [firewall] manage = false if a firewall of your own does it"});
 }
 
+bool supports_data_ports(FirewallBackend b) { return b == FirewallBackend::kNft; }
+
+std::string nft_map_data_port_script(uint32_t mark, uint16_t port) {
+  const std::string m = hex_mark(mark), p = std::to_string(port);
+  return "add element ip l2tpvpn " + std::string(kDataPortMap) + " { " + m + " : " + p + " }\n" +
+         "add element ip l2tpvpn " + kDataZoneMap + " { " + m + " : " + p + " }\n" +
+         "add element ip l2tpvpn " + kDataPortSet + " { " + p + " }\n";
+}
+
+std::string nft_unmap_data_port_script(uint32_t mark, uint16_t port) {
+  const std::string m = hex_mark(mark);
+  return "delete element ip l2tpvpn " + std::string(kDataPortMap) + " { " + m + " }\n" +
+         "delete element ip l2tpvpn " + kDataZoneMap + " { " + m + " }\n" +
+         "delete element ip l2tpvpn " + kDataPortSet + " { " + std::to_string(port) + " }\n";
+}
+
 Result<FirewallPlan, FirewallPlanError> build_plan(FirewallBackend backend, const FirewallConfig& c) {
   if (!valid_cidr(c.pool_cidr))
     return unexpected(FirewallPlanError{"pool_cidr", "not an IPv4 CIDR: '" + c.pool_cidr + "'"});
   if (!c.wan_interface.empty() && !valid_ifname(c.wan_interface))
     return unexpected(FirewallPlanError{"wan_interface", "not an interface name: '" + c.wan_interface + "'"});
   if (c.l2tp_port == 0) return unexpected(FirewallPlanError{"l2tp_port", "L2TP port 0"});
+  if (c.data_ports && !supports_data_ports(backend))
+    return unexpected(FirewallPlanError{
+        "data_ports", "per-tunnel data ports need the nft backend, not " + std::string(to_string(backend))});
+  if (c.data_ports && !c.require_ipsec)
+    return unexpected(FirewallPlanError{
+        "data_ports", "per-tunnel data ports follow IPsec SA marks: they need require_ipsec"});
   FirewallPlan p;
   p.backend = backend;
+  p.data_ports = c.data_ports;
   switch (backend) {
     case FirewallBackend::kNone: break;
     case FirewallBackend::kNft:

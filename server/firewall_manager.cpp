@@ -91,6 +91,7 @@ Status<SetupError> FirewallManager::install(const FirewallPlan& plan, bool enabl
     return s;
   }
   plan_ = plan;
+  data_ports_.clear();  // the table was replaced whole, with empty maps
   if (enable_forwarding) {
     std::optional<std::string> from_crash = state_file_.empty() ? std::nullopt : read_file(state_file_.c_str());
     saved_forwarding_ = from_crash ? from_crash : read_file(kForwardingPath);
@@ -109,6 +110,45 @@ void FirewallManager::remove() {
   if (!state_file_.empty()) std::remove(state_file_.c_str());
   log::info("event=firewall_removed backend=" + std::string(to_string(plan_->backend)));
   plan_.reset();
+  data_ports_.clear();
+}
+
+namespace {
+Status<SetupError> firewall_error(std::string message) {
+  return unexpected(SetupError{SetupPart::kFirewall, 0, std::move(message)});
+}
+}  // namespace
+
+Status<SetupError> FirewallManager::map_data_port(uint32_t mark, uint16_t port) {
+  const std::string what = "data port " + std::to_string(port) + " for mark " + std::to_string(mark);
+  if (!plan_ || !plan_->data_ports) return firewall_error(what + ": no firewall plan with data ports installed");
+  if (mark == 0 || port == 0) return firewall_error(what + ": mark and port must not be 0");
+  for (const auto& [m, p] : data_ports_)
+    if (p == port && m != mark)
+      return firewall_error(what + ": the port is already mapped to mark " + std::to_string(m));
+  std::string script;
+  if (auto old = data_ports_.find(mark); old != data_ports_.end()) {
+    if (old->second == port) return {};
+    script = nft_unmap_data_port_script(mark, old->second);
+  }
+  script += nft_map_data_port_script(mark, port);
+  auto r = os::run_process({"nft", "-f", "-"}, script);
+  if (r.exit_code != 0) return firewall_error(what + ": nft -f: " + r.output);
+  data_ports_[mark] = port;
+  log::debug("event=firewall_data_port mark=" + std::to_string(mark) + " port=" + std::to_string(port));
+  return {};
+}
+
+Status<SetupError> FirewallManager::unmap_data_port(uint32_t mark) {
+  const std::string what = "data port of mark " + std::to_string(mark);
+  if (!plan_ || !plan_->data_ports) return firewall_error(what + ": no firewall plan with data ports installed");
+  auto it = data_ports_.find(mark);
+  if (it == data_ports_.end()) return {};
+  auto r = os::run_process({"nft", "-f", "-"}, nft_unmap_data_port_script(mark, it->second));
+  if (r.exit_code != 0) return firewall_error(what + ": nft -f: " + r.output);
+  log::debug("event=firewall_data_port_removed mark=" + std::to_string(mark) + " port=" + std::to_string(it->second));
+  data_ports_.erase(it);
+  return {};
 }
 
 }  // namespace l2tpvpn

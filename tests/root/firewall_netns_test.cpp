@@ -110,6 +110,49 @@ TEST_P(FirewallNetns, WithoutRequiredIpsecL2tpLeavesFreely) {
   fw.remove();
 }
 
+// FirewallManager's data-port elements, in a private network namespace: mapped, moved, refused when the port is
+// taken or no plan with data ports is installed, unmapped.
+TEST(FirewallNetnsDataPorts, MapAndUnmapChangeTheElements) {
+  L2TPVPN_REQUIRE(geteuid() == 0, "root (private network namespace)");
+  L2TPVPN_REQUIRE(os::have_program("nft"), "nft (nftables)");
+  ASSERT_EQ(unshare(CLONE_NEWNET), 0) << strerror(errno);
+  auto list = [] { return os::run_process({"nft", "list", "set", "ip", "l2tpvpn", "l2tp_data_ports"}).output; };
+  FirewallManager fw;
+  EXPECT_FALSE(fw.map_data_port(1, 20001));  // nothing installed
+  auto plain = build_plan(FirewallBackend::kNft, FirewallConfig{});
+  ASSERT_TRUE(plain);
+  ASSERT_TRUE(fw.install(*plain, false));
+  EXPECT_FALSE(fw.map_data_port(1, 20001));  // installed, but without data ports
+  EXPECT_FALSE(fw.unmap_data_port(1));
+  fw.remove();
+
+  FirewallConfig cfg;
+  cfg.data_ports = true;
+  auto plan = build_plan(FirewallBackend::kNft, cfg);
+  ASSERT_TRUE(plan);
+  ASSERT_TRUE(fw.install(*plan, false));
+  auto s = fw.map_data_port(1, 20001);
+  ASSERT_TRUE(s) << s.error();
+  ASSERT_TRUE(fw.map_data_port(2, 20002));
+  ASSERT_TRUE(fw.map_data_port(2, 20002));  // again: no change
+  auto taken = fw.map_data_port(3, 20001);
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().message, "data port 20001 for mark 3: the port is already mapped to mark 1");
+  EXPECT_FALSE(fw.map_data_port(0, 20009));
+  ASSERT_TRUE(fw.map_data_port(1, 20003));  // moved
+  std::string ports = list();
+  EXPECT_NE(ports.find("elements = { 20002, 20003 }"), std::string::npos) << ports;
+  ASSERT_TRUE(fw.unmap_data_port(2));
+  ASSERT_TRUE(fw.unmap_data_port(2));  // not mapped: nothing to do
+  ports = list();
+  EXPECT_NE(ports.find("elements = { 20003 }"), std::string::npos) << ports;
+  std::string marks = os::run_process({"nft", "list", "map", "ip", "l2tpvpn", "l2tp_data_zone"}).output;
+  EXPECT_NE(marks.find("elements = { 0x00000001 : 20003 }"), std::string::npos) << marks;
+  fw.remove();
+  EXPECT_FALSE(fw.unmap_data_port(1));
+  EXPECT_EQ(os::run_process({"nft", "list", "ruleset"}).output, "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, FirewallNetns,
                          ::testing::Values(FirewallBackend::kIptablesLegacy, FirewallBackend::kIptablesNft,
                                            FirewallBackend::kNft),

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/os/spawn.hpp"
+#include "require.hpp"
+
 namespace l2tpvpn {
 namespace {
 
@@ -94,6 +97,128 @@ TEST(Firewall, RejectsBadValues) {
   ASSERT_FALSE(p);
   EXPECT_EQ(p.error().field, "wan_interface");
   EXPECT_NE(p.error().message.find("eth0; rm"), std::string::npos);
+}
+
+FirewallConfig data_port_config() {
+  FirewallConfig c;
+  c.l2tp_port = 1702;  // not the default, so that a hard-coded 1701 shows
+  c.data_ports = true;
+  return c;
+}
+
+TEST(FirewallDataPorts, NftPlanHasTheMapsAndRulesOnlyWhenAskedFor) {
+  auto off = build_plan(FirewallBackend::kNft, FirewallConfig{});
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->data_ports);
+  const std::string& plain = off->install[0].second;
+  for (const char* absent : {"l2tp_data", "meta mark", "@th", "hook prerouting", "dnat", "snat", "post_nat", "ct zone"})
+    EXPECT_FALSE(contains(plain, absent)) << absent;
+
+  auto on = build_plan(FirewallBackend::kNft, data_port_config());
+  ASSERT_TRUE(on);
+  EXPECT_TRUE(on->data_ports);
+  ASSERT_EQ(on->install.size(), 1u);
+  const std::string& s = on->install[0].second;
+  EXPECT_TRUE(contains(s, "table ip l2tpvpn {\n"
+                          "  map l2tp_data_port { typeof meta mark : udp dport; }\n"
+                          "  map l2tp_data_zone { typeof meta mark : ct zone; }\n"
+                          "  set l2tp_data_ports { typeof udp dport; }\n"))
+      << s;
+  EXPECT_TRUE(contains(s, "  chain input {\n    type filter hook input priority filter; policy accept;\n"
+                          "    udp dport @l2tp_data_ports meta secpath missing counter drop\n"
+                          "    udp dport 1702 meta secpath exists counter accept\n"
+                          "    udp dport 1702 counter drop\n  }\n"))
+      << s;
+  EXPECT_TRUE(contains(s, "  chain data_zone_in {\n    type filter hook prerouting priority raw; policy accept;\n"
+                          "    udp dport 1702 meta secpath exists meta mark != 0 @th,64,1 0 counter "
+                          "ct zone set meta mark map @l2tp_data_zone\n  }\n"))
+      << s;
+  EXPECT_TRUE(contains(s, "  chain data_zone_out {\n    type filter hook output priority raw; policy accept;\n"
+                          "    udp sport @l2tp_data_ports meta mark != 0 @th,64,1 0 counter "
+                          "ct zone set meta mark map @l2tp_data_zone\n  }\n"))
+      << s;
+  EXPECT_TRUE(contains(s, "  chain data_dnat {\n    type nat hook prerouting priority dstnat; policy accept;\n"
+                          "    udp dport 1702 meta secpath exists meta mark != 0 @th,64,1 0 counter "
+                          "dnat ip to ip daddr : meta mark map @l2tp_data_port\n  }\n"))
+      << s;
+  EXPECT_TRUE(contains(s, "  chain data_snat {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+                          "    udp sport @l2tp_data_ports meta mark != 0 @th,64,1 0 counter "
+                          "snat ip to ip saddr : 1702\n  }\n"))
+      << s;
+  EXPECT_TRUE(contains(s, "  chain post_nat {\n    type filter hook postrouting priority 300; policy accept;\n"
+                          "    udp sport 1702 rt ipsec missing counter drop\n"
+                          "    udp sport @l2tp_data_ports rt ipsec missing counter drop\n  }\n"))
+      << s;
+  // The pre-NAT output check and the masquerade chain are still there, unchanged.
+  EXPECT_TRUE(contains(s, "    udp sport 1702 rt ipsec missing counter drop\n  }\n  chain data_zone_in"));
+  EXPECT_TRUE(contains(s, "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+                          "    ip saddr 10.99.0.0/24 oifname != \"ppp*\" masquerade\n  }\n"));
+  EXPECT_FALSE(contains(s, "1701"));
+  EXPECT_EQ(on->remove, off->remove);  // deleting the table takes the maps with it
+}
+
+TEST(FirewallDataPorts, OnlyNftSupportsThem) {
+  EXPECT_TRUE(supports_data_ports(FirewallBackend::kNft));
+  for (auto b : {FirewallBackend::kNone, FirewallBackend::kIptablesLegacy, FirewallBackend::kIptablesNft}) {
+    EXPECT_FALSE(supports_data_ports(b)) << to_string(b);
+    auto p = build_plan(b, data_port_config());
+    ASSERT_FALSE(p) << to_string(b);
+    EXPECT_EQ(p.error().field, "data_ports");
+    EXPECT_EQ(p.error().message, "per-tunnel data ports need the nft backend, not " + std::string(to_string(b)));
+  }
+}
+
+TEST(FirewallDataPorts, NeedRequiredIpsec) {
+  auto c = data_port_config();
+  c.require_ipsec = false;
+  auto p = build_plan(FirewallBackend::kNft, c);
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().field, "data_ports");
+  EXPECT_EQ(p.error().message, "per-tunnel data ports follow IPsec SA marks: they need require_ipsec");
+}
+
+TEST(FirewallDataPorts, ElementScriptsAreExact) {
+  EXPECT_EQ(nft_map_data_port_script(0x2a, 20001),
+            "add element ip l2tpvpn l2tp_data_port { 0x2a : 20001 }\n"
+            "add element ip l2tpvpn l2tp_data_zone { 0x2a : 20001 }\n"
+            "add element ip l2tpvpn l2tp_data_ports { 20001 }\n");
+  EXPECT_EQ(nft_unmap_data_port_script(0xffffffff, 65535),
+            "delete element ip l2tpvpn l2tp_data_port { 0xffffffff }\n"
+            "delete element ip l2tpvpn l2tp_data_zone { 0xffffffff }\n"
+            "delete element ip l2tpvpn l2tp_data_ports { 65535 }\n");
+}
+
+// The kernel's own check: the plan and element scripts are loaded by nft into a throwaway user and network
+// namespace (no root needed where unprivileged user namespaces are allowed; nothing of this host's rules is
+// touched). `nft -c` alone would not do: it parses, but the kernel validates chains only on commit.
+TEST(FirewallDataPorts, NftLoadsThePlanAndTheElementsInAThrowawayNamespace) {
+  L2TPVPN_REQUIRE(os::have_program("nft") && os::have_program("unshare"), "nft and unshare (nftables, util-linux)");
+  L2TPVPN_REQUIRE(os::run_process({"unshare", "-rn", "nft", "list", "tables"}).exit_code == 0,
+                  "an unprivileged user and network namespace with nf_tables (unshare -rn nft list tables)");
+  auto plan = build_plan(FirewallBackend::kNft, data_port_config());
+  ASSERT_TRUE(plan);
+  const std::string script = plan->install[0].second + nft_map_data_port_script(1, 20001) +
+                             nft_map_data_port_script(2, 20002) + nft_unmap_data_port_script(1, 20001);
+  auto r = os::run_process({"unshare", "-rn", "sh", "-c", "nft -f - && nft list table ip l2tpvpn"}, script);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string& listed = r.output;
+  EXPECT_TRUE(contains(listed, "elements = { 0x00000002 : 20002 }")) << listed;
+  EXPECT_TRUE(contains(listed, "elements = { 20002 }")) << listed;
+  EXPECT_FALSE(contains(listed, "20001")) << listed;
+  // nft prints the T-bit match back in its own form, and the snat as it understood it.
+  EXPECT_TRUE(contains(listed, "@th,64,8 & 0x80 == 0x0")) << listed;
+  EXPECT_TRUE(contains(listed, "snat to ip saddr:1702")) << listed;
+  EXPECT_TRUE(contains(listed, "dnat to ip daddr:meta mark map @l2tp_data_port")) << listed;
+  // Removing the last mark and the table leaves nothing.
+  auto gone = os::run_process({"unshare", "-rn", "sh", "-c", "nft -f - && nft list ruleset"},
+                              script + nft_unmap_data_port_script(2, 20002) + plan->remove[0].second);
+  ASSERT_EQ(gone.exit_code, 0) << gone.output;
+  EXPECT_EQ(gone.output, "");
+  // A second add of a mark with another port is refused by the kernel, which is why the manager deletes first.
+  auto twice = os::run_process({"unshare", "-rn", "nft", "-f", "-"},
+                               plan->install[0].second + nft_map_data_port_script(1, 20001) +
+                                   nft_map_data_port_script(1, 20003));
+  EXPECT_NE(twice.exit_code, 0) << twice.output;
 }
 
 TEST(FirewallChoice, AutoTakesTheFirstWorkingToolInOrder) {
