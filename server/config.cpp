@@ -316,6 +316,11 @@ std::vector<ConfigKey> build_table() {
         [](auto& c) -> auto& { return c.listen_address; }),
     integer("l2tp.port", 1, 65535, R::kRestart, "UDP port the LNS binds (RFC 2661 §8.1: 1701)",
         [](auto& c) -> auto& { return c.port; }),
+    integer("l2tp.data_port_min", 1, 65535, R::kRestart,
+        "first local UDP port for the data of clients behind one NAT (one per IPsec SA with a kernel tunnel)",
+        [](auto& c) -> auto& { return c.data_port_min; }),
+    integer("l2tp.data_port_max", 1, 65535, R::kRestart, "last such port",
+        [](auto& c) -> auto& { return c.data_port_max; }),
     text("l2tp.host_name", V::kString, R::kNewSessions, "Host Name AVP we send",
         [](auto& c) -> auto& { return c.l2tp.host_name; },
         [](const std::string& s) { return length_between(s, 1, 255); }),
@@ -513,6 +518,10 @@ std::optional<KeyError> check_across_keys(const DaemonConfig& c, const std::map<
   if (c.l2tp.channel.max_timeout < c.l2tp.channel.initial_timeout)
     return KeyError{"l2tp.retransmit_cap_ms", "smaller than retransmit_initial_ms"};
   if (c.l2tp.hide_avps && c.l2tp.secret.empty()) return KeyError{"l2tp.hide_avps", "hidden AVPs need l2tp.secret"};
+  if (c.data_port_max < c.data_port_min) return KeyError{"l2tp.data_port_max", "smaller than l2tp.data_port_min"};
+  if (c.port >= c.data_port_min && c.port <= c.data_port_max)
+    return KeyError{given.count("l2tp.port") ? "l2tp.port" : "l2tp.data_port_min",
+                    "l2tp.port lies in l2tp.data_port_min..l2tp.data_port_max"};
   // The pool validates itself and names what is wrong.
   auto pool = ppp::IpPool::create(ppp::IpPoolConfig{c.pool.range, c.pool.server_address, c.pool.exclude, {}});
   if (!pool) {

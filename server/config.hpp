@@ -95,6 +95,10 @@ struct DaemonConfig {
   std::string path;  // where it was read from, for messages
   std::string listen_address = "0.0.0.0";
   uint16_t port = 1701;
+  // Local ports for the data messages of clients behind one NAT: each IPsec SA with a kernel tunnel gets one
+  // (the firewall moves the SA's data there; docs/same-nat.md).
+  uint16_t data_port_min = 30000;
+  uint16_t data_port_max = 31999;
   log::Level log_level = log::Level::kInfo;
   l2tp::L2tpConfig l2tp;
   // Monitoring endpoint (HTTP, JSON): loopback only unless configured otherwise.

@@ -79,6 +79,11 @@ Status<SetupError> Daemon::setup_sessions() {
   sc.ppp = config_.ppp;
   sc.pool = config_.pool;
   sc.users_file = config_.users_file;
+  data_ports_ = data_ports_possible(plane != nullptr);
+  if (data_ports_) {
+    sc.data_port_min = config_.data_port_min;
+    sc.data_port_max = config_.data_port_max;
+  }
   auto bound = driver_.local_endpoint();
   sc.local = kernel::Ipv4Endpoint::from_host_order(bound.address().to_v4().to_uint(), bound.port());
   auto m = SessionManager::create(io_, endpoint_, driver_, plane, runner_, sc, *users);
@@ -87,13 +92,21 @@ Status<SetupError> Daemon::setup_sessions() {
   }
   sessions_ = std::move(m).value();
   sessions_->set_l2tp_sink([this](const vpn::Action& a) { run_l2tp(a); });
+  sessions_->set_data_port_sink([this](uint32_t mark, std::optional<uint16_t> port) -> std::optional<std::string> {
+    auto done = port ? firewall_.map_data_port(mark, *port) : firewall_.unmap_data_port(mark);
+    if (!done) return done.error().message;
+    return std::nullopt;
+  });
   log::info("event=sessions_ready data_path=" + std::string(sessions_->data_path_name()) +
             " users=" + std::to_string(users->size()) + " pool=" + config_.pool.range);
   return {};
 }
 
-Status<SetupError> Daemon::setup_firewall() {
-  if (!config_.firewall.manage) return {};
+Status<SetupError> Daemon::choose_firewall() {
+  if (!config_.firewall.manage) {
+    firewall_backend_ = FirewallBackend::kNone;
+    return {};
+  }
   // RFC 3193's promise is that L2TP never crosses the network unencrypted. Admission drops a plaintext SCCRQ,
   // but only the firewall keeps plaintext udp/1701 off the host both ways: with IPsec required, auto finding no
   // tool stops start-up (`backend = none` or `manage = false` say the administrator's own firewall does it).
@@ -101,11 +114,39 @@ Status<SetupError> Daemon::setup_firewall() {
   auto chosen = choose_firewall_backend(config_.firewall.backend, automatic ? probe_firewall_tools() : FirewallProbe{},
                                         config_.ipsec.required);
   if (!chosen) return unexpected(SetupError{SetupPart::kFirewall, 0, config_.path + ": firewall: " + chosen.error().message});
-  const FirewallBackend backend = *chosen;
-  if (backend == FirewallBackend::kNone) {
-    if (automatic) log::warn("event=firewall_skipped reason=\"no working backend (nft, iptables-nft, iptables-legacy)\"");
-    return {};
+  firewall_backend_ = *chosen;
+  if (*chosen == FirewallBackend::kNone && automatic)
+    log::warn("event=firewall_skipped reason=\"no working backend (nft, iptables-nft, iptables-legacy)\"");
+  return {};
+}
+
+bool Daemon::data_ports_possible(bool kernel_path) const {
+  std::string why;
+  if (!config_.ipsec.required)
+    why = "ipsec.required = no";
+  else if (!driver_.marks_supported())
+    why = "the kernel does not report SA marks (SO_RCVMARK, Linux 5.19)";
+  else if (!kernel_path)
+    why = "no kernel data path";
+  else if (!firewall_backend_ || !supports_data_ports(*firewall_backend_))
+    why = "the firewall backend is not nft";
+  if (why.empty()) {
+    log::info("event=same_nat data_ports=" + std::to_string(config_.data_port_min) + "-" +
+              std::to_string(config_.data_port_max));
+    return true;
   }
+  if (config_.ipsec.required)
+    log::warn("event=same_nat data_ports=off reason=\"" + why +
+              "\" note=\"a second client behind the same NAT address and port uses the userspace data path\"");
+  return false;
+}
+
+Status<SetupError> Daemon::setup_firewall() {
+  if (!firewall_backend_) {
+    if (auto ok = choose_firewall(); !ok) return ok;
+  }
+  const FirewallBackend backend = *firewall_backend_;
+  if (backend == FirewallBackend::kNone) return {};
   FirewallConfig fc;
   fc.pool_cidr = pool_cidr(config_.pool);
   fc.wan_interface = config_.firewall.wan_interface;
@@ -115,6 +156,7 @@ Status<SetupError> Daemon::setup_firewall() {
   fc.masquerade = config_.firewall.masquerade;
   fc.client_to_client = config_.firewall.client_to_client;
   fc.clamp_mss = config_.firewall.clamp_mss;
+  fc.data_ports = data_ports_;
   std::error_code ec;
   std::filesystem::create_directories(config_.runtime_dir, ec);
   firewall_.set_state_file(config_.runtime_dir + "/ip_forward.saved");
@@ -204,12 +246,18 @@ int Daemon::run() {
   }
   // SIGCHLD is watched before any pppd can exist.
   watch_children();
+  if (auto ok = choose_firewall(); !ok) {
+    log::error(ok.error().message);
+    return 1;
+  }
   if (auto ok = setup_sessions(); !ok) {
     log::error(ok.error().message);
     return 1;
   }
   if (config_.ipsec.required) {
     ipsec_ = std::make_unique<IpsecSupervisor>(io_, config_, [this] { on_sa_view(); });
+    // Marked SAs need each datagram's mark to be read: without SO_RCVMARK no lookup could find them.
+    ipsec_->set_mark_sas(driver_.marks_supported());
     if (auto ok = ipsec_->start(); !ok) {
       log::error(ok.error().message);
       return 1;

@@ -35,7 +35,12 @@ class Daemon {
   void shutdown();
   void wait_for_quiet(std::chrono::steady_clock::time_point deadline);
   Status<SetupError> setup_sessions();
+  // Which firewall backend start-up uses (before the sessions: the data ports of clients behind one NAT need nft).
+  Status<SetupError> choose_firewall();
   Status<SetupError> setup_firewall();
+  // Whether this daemon can give clients behind one NAT a kernel tunnel each: SA marks read per datagram, the
+  // kernel data path, and the nft firewall to move each SA's data to its port. Logs why not.
+  bool data_ports_possible(bool kernel_path) const;
   void reload();
   void watch_children();
   void watch_hup();
@@ -64,6 +69,8 @@ class Daemon {
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<IpsecSupervisor> ipsec_;
   FirewallManager firewall_;
+  std::optional<FirewallBackend> firewall_backend_;  // chosen at start; kNone: no rules
+  bool data_ports_ = false;                         // the session core got a data port range
   vpn::Coupling coupling_;
   std::map<uint16_t, l2tp::PeerAddress> tunnel_peers_;  // for TunnelDown, which carries no address
   std::chrono::system_clock::time_point started_at_;

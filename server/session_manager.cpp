@@ -60,7 +60,9 @@ Result<std::unique_ptr<SessionManager>, SetupError> SessionManager::create(
     asio::io_context& io, l2tp::Endpoint& endpoint, L2tpDriver& driver, kernel::DataPlane* kernel,
     PppdRunner& runner, SessionManagerConfig config, const ppp::UserStore& users) {
   auto core = vpn::Sessions::create(
-      vpn::SessionsConfig{config.ppp, config.pool, config.users_file, kernel != nullptr}, users);
+      vpn::SessionsConfig{config.ppp, config.pool, config.users_file, kernel != nullptr, config.data_port_min,
+                          config.data_port_max},
+      users);
   if (!core) return unexpected(SetupError{SetupPart::kSessions, 0, "address pool: " + core.error().to_string()});
   return std::unique_ptr<SessionManager>(
       new SessionManager(io, endpoint, driver, kernel, runner, config.local, std::move(core).value()));

@@ -80,6 +80,8 @@ struct SessionManagerConfig {
   std::string users_file;
   // Where kernel tunnel sockets bind (the LNS's listening address and port).
   kernel::Ipv4Endpoint local;
+  // Data ports for the kernel tunnels of clients behind one NAT (vpn::SessionsConfig); 0/0: off.
+  uint16_t data_port_min = 0, data_port_max = 0;
 };
 
 using SessionManagerStats = PppCounters;

@@ -8,19 +8,29 @@
 #   ios      10.1.0.2    IKE aes256-sha256-modp2048 / aes256-sha1-modp2048, ESP aes256-sha1, L2TP from 51234
 #                        (the scenario puts it behind a NAT at $NAT_IP)
 #   android  192.0.2.14  IKE aes256-sha1-modp1024 / 3des-sha1-modp1024, ESP aes256-sha1 / 3des-sha1, L2TP 1701
-# The scenario sets SRV_IP (the server), PSK and, with ios, NAT_IP. User u-<os>, password pw-<os>-secret.
+#   wN       10.1.0.1N   Windows-like (Windows' proposals, L2TP from 1701) behind the NAT ($NAT_IP): nat_client_add
+#   aN       10.1.0.2N   Apple-like (iOS's proposals, L2TP from port 5123N) behind the NAT: nat_client_add
+# The scenario sets SRV_IP (the server), PSK and, with ios or NAT clients, NAT_IP. User u-<name>, password
+# pw-<name>-secret.
 
 CHARON=/usr/lib/ipsec/charon
 
 # ---- per-client facts
-client_ip() { case $1 in windows) echo 192.0.2.11 ;; macos) echo 192.0.2.13 ;; ios) echo 10.1.0.2 ;; android) echo 192.0.2.14 ;; esac; }
+client_ip() {
+  case $1 in
+    windows) echo 192.0.2.11 ;; macos) echo 192.0.2.13 ;; ios) echo 10.1.0.2 ;; android) echo 192.0.2.14 ;;
+    w[1-9]) echo "10.1.0.1${1#w}" ;; a[1-9]) echo "10.1.0.2${1#a}" ;;
+  esac
+}
+# the OS a client stands for
+os_of() { case $1 in w[1-9]) echo windows ;; a[1-9]) echo ios ;; *) echo "$1" ;; esac; }
 # the address the server sees
-peer_ip() { case $1 in ios) echo "$NAT_IP" ;; *) client_ip "$1" ;; esac; }
-l2tp_port() { case $1 in macos) echo 50123 ;; ios) echo 51234 ;; *) echo 1701 ;; esac; }
+peer_ip() { case $1 in ios | w[1-9] | a[1-9]) echo "$NAT_IP" ;; *) client_ip "$1" ;; esac; }
+l2tp_port() { case $1 in macos) echo 50123 ;; ios) echo 51234 ;; a[1-9]) echo "5123${1#a}" ;; *) echo 1701 ;; esac; }
 user_of() { echo "u-$1"; }
 password_of() { echo "pw-$1-secret"; }
 ike_of() {
-  case $1 in
+  case $(os_of "$1") in
     windows) echo "aes256-sha1-modp2048, aes128-sha1-ecp256" ;;
     macos) echo "aes256-sha256-modp2048" ;;
     ios) echo "aes256-sha256-modp2048, aes256-sha1-modp2048" ;;
@@ -28,7 +38,7 @@ ike_of() {
   esac
 }
 esp_of() {
-  case $1 in
+  case $(os_of "$1") in
     windows) echo "aes256-sha1, aes128-sha1" ;;
     android) echo "aes256-sha1, 3des-sha1" ;;
     *) echo "aes256-sha1" ;;
@@ -36,7 +46,7 @@ esp_of() {
 }
 # what the server must pick (a substring of the session's ipsec.ike_proposal)
 ike_expect() {
-  case $1 in
+  case $(os_of "$1") in
     windows) echo "AES_CBC-256/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_2048" ;;
     macos | ios) echo "AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048" ;;
     android) echo "AES_CBC-256/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024" ;;
@@ -187,4 +197,25 @@ all_up() { for _n in "$@"; do client_up "$_n" || return 1; done; }
 clients_stop() {
   for _n in "$@"; do stop_xl2tpd "$_n"; done
   for _n in "$@"; do ip netns pids "$_n" | xargs -r kill -TERM 2>/dev/null; done
+}
+
+# nat_add: namespace `nat` ($NAT_IP on the internet) with a LAN bridge (10.1.0.1/24) that masquerades UDP to
+# ports 40000-40999 (iptables-legacy), as a home router does: every client behind it reaches the server from
+# $NAT_IP, Windows-like ones all with L2TP source port 1701 (inside ESP, which NAT-T carries in UDP).
+nat_add() {
+  ns_add nat "$NAT_IP/24" || return 1
+  ip -n nat link add lan type bridge && ip -n nat link set lan up && ip -n nat addr add 10.1.0.1/24 dev lan || return 1
+  ip netns exec nat sysctl -q -w net.ipv4.ip_forward=1
+  ip netns exec nat iptables-legacy -t nat -A POSTROUTING -o eth0 -p udp -j MASQUERADE --to-ports 40000-40999
+}
+# nat_client_add NAME: a client namespace (wN or aN) behind the NAT's LAN, with its private dirs.
+nat_client_add() {
+  _d=$(ns_dir "$1")
+  mkdir -p "$_d/run/lock" "$_d/etc-ppp" "$_d/log" || return 1
+  : >"$_d/etc-ppp/options"; : >"$_d/etc-ppp/chap-secrets"; chmod 600 "$_d/etc-ppp/chap-secrets"
+  ip netns add "$1" && ip -n "$1" link set lo up || return 1
+  ip link add name eth0 netns "$1" type veth peer name "l-$1" netns nat || return 1
+  ip -n nat link set "l-$1" master lan up
+  ip -n "$1" addr add "$(client_ip "$1")/24" dev eth0 && ip -n "$1" link set eth0 up &&
+    ip -n "$1" route add default via 10.1.0.1
 }
