@@ -1,12 +1,14 @@
 // Fuzz target: a whole LNS endpoint (tunnel and session FSMs, control channel) fed a sequence of datagrams and
 // timer ticks from several peers. Format: repeated [u8 op][u16 len][len bytes]: op bit 0 advances virtual time
-// by (op >> 3) * 100 ms first; bits 1-2 pick the sender (two addresses, two ports each). The input's length
-// picks the rest: odd gives a tunnel secret (hidden AVPs), and bit 1 turns admission on (only the first address
-// holds an "SA").
+// by (op >> 3) * 100 ms first; bits 1-2 pick the sender: two clients behind one NAT (the same address and port
+// 1701, through SAs with marks 1 and 2), and one more address from two ports. The input's length picks the
+// rest: odd gives a tunnel secret (hidden AVPs), and bit 1 turns admission on (only the first client, address and
+// mark, holds an "SA").
 //
 // Small limits make them reachable, and after every datagram the resource bounds must hold: tunnels in total
 // and per address, sessions per tunnel, unacknowledged control bytes per tunnel, rate buckets; with admission
-// on, the second address holds no tunnel. A violation aborts (a crash for libFuzzer).
+// on, no other client holds a tunnel (not even the one behind the same NAT with the same port). A violation
+// aborts (a crash for libFuzzer).
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -22,7 +24,7 @@ void check(bool ok) {
   if (!ok) std::abort();
 }
 
-const PeerAddress kPeers[] = {PeerAddress::v4(0xc0000202, 1701), PeerAddress::v4(0xc0000202, 4500),
+const PeerAddress kPeers[] = {PeerAddress::v4(0xc0000202, 1701, 1), PeerAddress::v4(0xc0000202, 1701, 2),
                               PeerAddress::v4(0xc0000203, 1701), PeerAddress::v4(0xc0000203, 50123)};
 // Longer than any single control message we send: what may cross max_control_bytes before the check drops it.
 constexpr size_t kOneMessage = 2048;
@@ -36,7 +38,7 @@ void check_bounds(const Endpoint& ep, const L2tpConfig& cfg, bool admission) {
     ++per_host[t->peer().host()];
     check(t->sessions().size() <= cfg.max_sessions_per_tunnel);
     check(t->held_control_bytes() <= cfg.max_control_bytes + kOneMessage);
-    if (admission) check(t->peer().same_host(kPeers[0]));
+    if (admission) check(t->peer().same_client(kPeers[0]));
   }
   check(held <= cfg.max_tunnels);
   for (const auto& [host, n] : per_host) check(n <= cfg.max_tunnels_per_peer);
@@ -58,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t counter = 0;
   AdmissionFn admit;
   if (admission)
-    admit = [](const PeerAddress& p) { return p.same_host(kPeers[0]) ? Admission::kAdmit : Admission::kRefuse; };
+    admit = [](const PeerAddress& p) { return p.same_client(kPeers[0]) ? Admission::kAdmit : Admission::kRefuse; };
   Endpoint ep(
       cfg,
       [&counter](std::span<uint8_t> out) {

@@ -34,16 +34,19 @@ no_sa_with_mark() { ! ip -n srv xfrm state | grep -q "mark 0x$(printf %x "$1")/"
 session_gone() { [ "$(q user "u-$1" state)" = - ]; }
 users_up_are() { [ "$(q users_up)" = "$1" ]; }
 drop_at_least() { [ "$(q drop "$1")" -ge "$2" ]; }
-# pings_ok NAME...: each client pings srv's PPP address and far, all at the same time
+# pings_ok NAME...: each client pings srv's PPP address and far (through its ppp0), all at the same time
 pings_ok() {
   for _n in "$@"; do
+    ip -n "$_n" route replace 198.51.100.0/24 dev ppp0 2>/dev/null
     rm -f "$(ns_dir "$_n")/log/ping.rc"
-    ( pingp "$_n" 10.99.0.1 3 >/dev/null 2>&1 && pingp "$_n" $FAR_IP 3 >/dev/null 2>&1
-      echo $? >"$(ns_dir "$_n")/log/ping.rc" ) &
+    ( if ! pingp "$_n" 10.99.0.1 3 >/dev/null 2>&1; then echo srv
+      elif ! pingp "$_n" $FAR_IP 3 >/dev/null 2>&1; then echo far
+      else echo 0; fi >"$(ns_dir "$_n")/log/ping.rc" ) &
   done
   _bad=
   for _n in "$@"; do
-    wait_for 40 test -s "$(ns_dir "$_n")/log/ping.rc" && [ "$(cat "$(ns_dir "$_n")/log/ping.rc")" = 0 ] || _bad="$_bad $_n"
+    wait_for 40 test -s "$(ns_dir "$_n")/log/ping.rc" && [ "$(cat "$(ns_dir "$_n")/log/ping.rc")" = 0 ] ||
+      _bad="$_bad $_n($(cat "$(ns_dir "$_n")/log/ping.rc" 2>/dev/null))"
   done
   [ -z "$_bad" ] || { echo "no ping through:$_bad"; return 1; }
 }
