@@ -130,7 +130,7 @@ esac
 
 # ===================== 4. counted by nft =====================
 log "=== stage 4"
-acc=$(nft_count 'meta (secpath|ipsec) exists') drop=$(nft_count 'counter.*drop') out_drop=$(nft_count 'rt ipsec missing' output)
+acc=$(nft_count 'meta (secpath|ipsec) exists') drop=$(nft_count 'dport 1701 .*counter.*drop') out_drop=$(nft_count 'rt ipsec missing' output)
 if [ "${acc:-0}" -gt 0 ] && [ "$drop" = 0 ] && [ "$out_drop" = 0 ]; then
   pass "4: L2TP inside ESP: $acc udp/1701 packets accepted by the secpath rule, 0 dropped in, 0 dropped out"
 else
@@ -139,7 +139,7 @@ fi
 na0=$(q drop not_admitted)
 ip netns exec rogue "$PROBE" --peer $SRV_IP --bind $ROGUE_IP --bind-port 1701 --timeout 6 >"$(ns_dir rogue)/log/probe.out" 2>&1
 rc=$?
-drop=$(nft_count 'counter.*drop')
+drop=$(nft_count 'dport 1701 .*counter.*drop')
 if [ $rc != 0 ] && ! grep -q tunnel_up "$(ns_dir rogue)/log/probe.out" && [ "${drop:-0}" -ge 1 ]; then
   pass "4: rogue's plaintext SCCRQ: no answer; nft dropped and counted $drop datagram(s)"
 else
@@ -178,7 +178,7 @@ fi
 ntables=$(ip netns exec srv nft list tables | grep -c 'table ip l2tpvpn')
 nchains=$(table | grep -c 'chain input')
 check "5: the leftover table was replaced whole: $ntables table, $nchains input chain" [ "$ntables/$nchains" = 1/1 ]
-check "5: its counters start again from 0 (drop counter $(nft_count 'counter.*drop'))" [ "$(nft_count 'counter.*drop')" = 0 ]
+check "5: its counters start again from 0 (drop counter $(nft_count 'dport 1701 .*counter.*drop'))" [ "$(nft_count 'dport 1701 .*counter.*drop')" = 0 ]
 connect windows
 if wait_for 120 q_is 1 up && wait_for 30 client_up windows; then
   pass "5: windows connects through the restarted daemon"
