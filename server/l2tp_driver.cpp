@@ -132,38 +132,46 @@ void L2tpDriver::kick() {
   kicking_ = true;
   do {
     kick_again_ = false;
-    for (auto& a : endpoint_.take_actions()) {
-      if (auto* s = std::get_if<l2tp::SendDatagram>(&a)) {
-        boost::system::error_code ec;
-        auto ts = tunnel_sockets_.find(s->tunnel_id);
-        if (ts != tunnel_sockets_.end())
-          ts->second->socket.send(asio::buffer(s->bytes), 0, ec);
-        else
-          socket_.send_to(asio::buffer(s->bytes), to_asio(s->to), 0, ec);
-        if (ec) {
-          ++send_errors_;
-          log::debug("event=send_error peer=" + s->to.to_string() + " error=" + ec.message());
-        }
-      } else if (on_event_) {
-        on_event_(a);
-        kick_again_ = true;  // whatever the handler queued in the endpoint
-      }
+    auto actions = endpoint_.take_actions();
+    // Every datagram of the batch goes out before any other action runs: an ack or a reply never waits for what
+    // a handler does (spawning pppd for a SessionUp takes milliseconds). Within each kind the order is kept.
+    for (auto& a : actions)
+      if (auto* s = std::get_if<l2tp::SendDatagram>(&a)) send(*s);
+    for (auto& a : actions) {
+      if (std::holds_alternative<l2tp::SendDatagram>(a) || !on_event_) continue;
+      on_event_(a);
+      kick_again_ = true;  // whatever the handler queued in the endpoint
     }
   } while (kick_again_);
   kicking_ = false;
   arm_timer();
 }
 
+void L2tpDriver::send(const l2tp::SendDatagram& s) {
+  boost::system::error_code ec;
+  auto ts = tunnel_sockets_.find(s.tunnel_id);
+  if (ts != tunnel_sockets_.end())
+    ts->second->socket.send(asio::buffer(s.bytes), 0, ec);
+  else
+    socket_.send_to(asio::buffer(s.bytes), to_asio(s.to), 0, ec);
+  if (ec) {
+    ++send_errors_;
+    log::debug("event=send_error peer=" + s.to.to_string() + " error=" + ec.message());
+  }
+}
+
 void L2tpDriver::arm_timer() {
   if (stopped_) return;
   auto deadline = endpoint_.next_deadline();
-  if (!deadline) {
-    timer_.cancel();
-    return;
-  }
+  // Re-arming the timer after every datagram would cancel and re-queue a wait each time. A wait already armed
+  // for the same or an earlier time stays: if it fires before anything is due, on_timer finds nothing to do and
+  // the timer is armed again for the real deadline. Without a deadline it may likewise fire once for nothing.
+  if (!deadline || (armed_ && *armed_ <= *deadline)) return;
+  armed_ = *deadline;
   timer_.expires_at(*deadline);
   timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec || stopped_) return;
+    if (ec || stopped_) return;  // operation_aborted: replaced by an earlier deadline, which reset armed_ itself
+    armed_.reset();
     endpoint_.on_timer(l2tp::Clock::now());
     kick();
   });

@@ -1,6 +1,7 @@
 // The driver of the L2TP core: the one place that executes its actions. It owns the UDP socket (Boost.Asio) and
 // one steady timer, feeds datagrams and time into the Endpoint, sends the datagrams it asks for, and hands every
-// other action (TunnelUp, SessionUp, ...) to the daemon's callback.
+// other action (TunnelUp, SessionUp, ...) to the daemon's callback. Of each batch of actions the datagrams go out
+// first, then the other actions run in order.
 //
 // Thread-safety: all methods run on the io_context's thread.
 #pragma once
@@ -13,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.hpp"
@@ -57,6 +59,7 @@ class L2tpDriver {
   void receive();
   void receive_tunnel(uint16_t tunnel_id, std::shared_ptr<TunnelSocket> ts);
   void arm_timer();
+  void send(const l2tp::SendDatagram& s);
   std::map<uint16_t, std::shared_ptr<TunnelSocket>> tunnel_sockets_;
 
   boost::asio::io_context& io_;
@@ -68,6 +71,7 @@ class L2tpDriver {
   std::array<uint8_t, 65536> buffer_{};
   uint64_t send_errors_ = 0;
   bool stopped_ = false;
+  std::optional<l2tp::TimePoint> armed_;  // when the timer's pending wait fires, if one is pending
   bool kicking_ = false, kick_again_ = false;
 };
 

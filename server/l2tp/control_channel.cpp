@@ -171,6 +171,10 @@ void ControlChannel::on_packet(TimePoint now, const Header& header, ByteView avp
   transmit_window(now);  // acks may have opened the window; what goes out now piggybacks the new Nr
 }
 
+void ControlChannel::ack_now() {
+  if (!failed_ && ack_deadline_) send_zlb();
+}
+
 void ControlChannel::on_retransmit_timeout(TimePoint now) {
   if (retries_ >= config_.max_retransmissions) {
     // §5.8: the peer is unreachable. Report once and go silent.

@@ -113,6 +113,10 @@ class ControlChannel {
   // Ignored entirely once the channel has failed.
   void on_packet(TimePoint now, const Header& header, ByteView avps);
 
+  // Sends the pending acknowledgement now as a ZLB instead of after ack_delay (nothing when none is pending, e.g.
+  // because a message since carried it). For a message no reply will follow: waiting could only delay the peer.
+  void ack_now();
+
   // Runs whatever timers are due at `now` (retransmission, delayed ACK, HELLO). Calling it early is harmless.
   void on_timer(TimePoint now);
 
