@@ -28,6 +28,11 @@ boost::asio::ip::udp::endpoint to_asio(const l2tp::PeerAddress& peer);
 
 class L2tpDriver {
  public:
+  // The listener's receive buffer (SO_RCVBUFFORCE as root): room for bursts of thousands of setups.
+  static constexpr int kReceiveBufferBytes = 4 << 20;
+  // Datagrams read from the listener per turn of the event loop, their actions run in one kick().
+  static constexpr int kReceiveBatch = 64;
+
   using EventFn = std::function<void(l2tp::Action&)>;
 
   L2tpDriver(boost::asio::io_context& io, l2tp::Endpoint& endpoint, EventFn on_event);
