@@ -1,6 +1,7 @@
 #include "server/l2tp_driver.hpp"
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 
 #include <sys/socket.h>
 
@@ -129,43 +130,78 @@ void L2tpDriver::receive() {
   socket_.async_receive_from(asio::buffer(buffer_), from_, [this](boost::system::error_code ec, size_t n) {
     if (stopped_ || ec == asio::error::operation_aborted) return;
     if (!ec) {
-      const auto now = l2tp::Clock::now();
-      endpoint_.on_datagram(now, to_peer(from_), ByteView(buffer_.data(), n));
-      // Whatever else is queued already is read now, without a round through the reactor per datagram, and the
-      // actions of the whole batch run in one kick (bounded, so the timer and other sockets get their turn).
-      for (int i = 1; i < kReceiveBatch; ++i) {
-        boost::system::error_code more;
-        const size_t m = socket_.receive_from(asio::buffer(buffer_), from_, 0, more);
-        if (more) break;
-        endpoint_.on_datagram(now, to_peer(from_), ByteView(buffer_.data(), m));
-      }
+      endpoint_.on_datagram(l2tp::Clock::now(), to_peer(from_), ByteView(buffer_.data(), n));
+      read_queued(kReceiveBatch - 1);
     }
     kick();
     receive();
   });
 }
 
+size_t L2tpDriver::read_queued(int at_most) {
+  // Whatever is queued already is read without a round through the reactor per datagram. Into its own buffer:
+  // the pending asynchronous receive may have filled buffer_ already, its handler not yet run.
+  const auto now = l2tp::Clock::now();
+  size_t n = 0;
+  for (; static_cast<int>(n) < at_most; ++n) {
+    boost::system::error_code ec;
+    const size_t m = socket_.receive_from(asio::buffer(poll_buffer_), poll_from_, 0, ec);
+    if (ec) break;
+    endpoint_.on_datagram(now, to_peer(poll_from_), ByteView(poll_buffer_.data(), m));
+  }
+  return n;
+}
+
 void L2tpDriver::kick() {
-  // A handler of an action may drive the endpoint and kick again: that call only asks this loop for another
-  // round, so actions run in the order the endpoint produced them and no handler runs inside another.
-  if (kicking_) {
-    kick_again_ = true;
+  // A handler of an action may drive the endpoint and kick again: that call returns at once, and the running
+  // round takes what the handler queued after the handler returns, so actions run in the order the endpoint
+  // produced them and no handler runs inside another.
+  if (kicking_) return;
+  kicking_ = true;
+  run_actions();
+}
+
+void L2tpDriver::take_actions() {
+  // Datagrams go out as soon as they are taken: an ack or a reply never waits for what a handler of an earlier
+  // action does. The other actions queue, in order.
+  for (auto& a : endpoint_.take_actions()) {
+    if (auto* s = std::get_if<l2tp::SendDatagram>(&a))
+      send(*s);
+    else if (on_event_)
+      events_.push_back(std::move(a));
+  }
+}
+
+void L2tpDriver::run_actions() {
+  if (stopped_) {
+    kicking_ = false;
     return;
   }
-  kicking_ = true;
-  do {
-    kick_again_ = false;
-    auto actions = endpoint_.take_actions();
-    // Every datagram of the batch goes out before any other action runs: an ack or a reply never waits for what
-    // a handler does (spawning pppd for a SessionUp takes milliseconds). Within each kind the order is kept.
-    for (auto& a : actions)
-      if (auto* s = std::get_if<l2tp::SendDatagram>(&a)) send(*s);
-    for (auto& a : actions) {
-      if (std::holds_alternative<l2tp::SendDatagram>(a) || !on_event_) continue;
-      on_event_(a);
-      kick_again_ = true;  // whatever the handler queued in the endpoint
+  take_actions();
+  auto polled = l2tp::Clock::now();
+  const auto slice_end = polled + kSlice;
+  while (!events_.empty()) {
+    l2tp::Action a = std::move(events_.front());
+    events_.pop_front();
+    on_event_(a);
+    // A long run of handlers (each SessionUp spawns a pppd, about a millisecond) would leave the datagrams that
+    // arrive meanwhile unread and unacknowledged until it ends: every kPollInterval the listener is read, and
+    // what that produces is sent now; its other actions queue behind the ones already taken, as they would have
+    // if the datagrams had arrived after this round.
+    const auto now = l2tp::Clock::now();
+    if (now - polled >= kPollInterval) {
+      read_queued(kReceiveBatch);
+      polled = now;
     }
-  } while (kick_again_);
+    take_actions();
+    if (now >= slice_end && !events_.empty()) {
+      // The rest runs in a later turn of the event loop, so that the status server, pppd's reports and the
+      // timers are not held up by thousands of setups. kick() meanwhile returns at once; this round takes what
+      // it was asked for.
+      asio::post(io_, [this] { run_actions(); });
+      return;
+    }
+  }
   kicking_ = false;
   arm_timer();
 }

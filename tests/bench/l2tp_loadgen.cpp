@@ -90,7 +90,8 @@ int main(int argc, char** argv) {
       "sessions", po::value<size_t>()->default_value(0), "calls (ICRQ) per tunnel")(
       "in-flight", po::value<size_t>()->default_value(100), "setups outstanding at once")(
       "tunnels-per-socket", po::value<size_t>()->default_value(10), "tunnels sharing one UDP socket")(
-      "hold-ms", po::value<int>()->default_value(0), "keep everything up this long after the setup")(
+      "hold-ms", po::value<int>()->default_value(0), "keep everything up this long after the setup (at most)")(
+      "release-file", po::value<std::string>(), "end the hold early once this file exists")(
       "hello-s", po::value<int>()->default_value(60), "our HELLO interval during the hold")(
       "teardown", po::bool_switch(), "close every tunnel (StopCCN) at the end and wait for the acks")(
       "timeout-s", po::value<int>()->default_value(120), "give up the setup after this long")(
@@ -342,7 +343,9 @@ int main(int argc, char** argv) {
 
   const TimePoint hold_end = Clock::now() + std::chrono::milliseconds(vm["hold-ms"].as<int>());
   size_t hold_lost_tunnels = tunnels_failed, hold_lost_sessions = sessions_failed;
-  while (Clock::now() < hold_end) turn(hold_end);
+  const std::string release = vm.count("release-file") ? vm["release-file"].as<std::string>() : "";
+  while (Clock::now() < hold_end && (release.empty() || access(release.c_str(), F_OK) != 0))
+    turn(std::min(hold_end, Clock::now() + std::chrono::milliseconds(50)));
   // Let the acks of the last setups arrive (bounded).
   for (TimePoint end = Clock::now() + std::chrono::milliseconds(500); !ack_wait.empty() && Clock::now() < end;)
     turn(end);
