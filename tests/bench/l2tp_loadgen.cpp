@@ -179,6 +179,8 @@ int main(int argc, char** argv) {
   std::map<int, size_t> tunnel_down_results, session_down_results;
   bool tearing_down = false;
   uint64_t datagrams_sent = 0, datagrams_received = 0;
+  size_t ended_by_lns = 0;  // established sessions the LNS ended before our teardown (e.g. its pppd exited)
+  TimePoint run_start = Clock::now(), last_end_by_lns{};
 
   auto handle_send = [&](const SendDatagram& s, TimePoint now) {
     auto it = socket_of.find(s.tunnel_id);
@@ -234,6 +236,10 @@ int main(int argc, char** argv) {
         --outstanding;
       } else if (!tearing_down) {
         ++sessions_failed;  // an established session ended before the end of the run
+        if (sd->by_peer) {
+          ++ended_by_lns;
+          last_end_by_lns = now;
+        }
       }
       ++session_down_results[sd->result.result];
     } else if (auto* td = std::get_if<TunnelDown>(&a)) {
@@ -318,6 +324,7 @@ int main(int argc, char** argv) {
 
   const double cpu0 = cpu_seconds();
   const TimePoint t0 = Clock::now();
+  run_start = t0;
   const TimePoint give_up = t0 + std::chrono::seconds(vm["timeout-s"].as<int>());
   start_setups(t0);
   TimePoint last_done = t0;
@@ -341,6 +348,8 @@ int main(int argc, char** argv) {
   std::printf("LOADGEN up tunnels=%zu sessions=%zu\n", tunnels_up, sessions_up);
   std::fflush(stdout);
 
+  uint64_t control_sent_at_up = 0;
+  for (const Tunnel* t : lac.tunnels()) control_sent_at_up += t->channel_stats().sent;
   const TimePoint hold_end = Clock::now() + std::chrono::milliseconds(vm["hold-ms"].as<int>());
   size_t hold_lost_tunnels = tunnels_failed, hold_lost_sessions = sessions_failed;
   const std::string release = vm.count("release-file") ? vm["release-file"].as<std::string>() : "";
@@ -352,7 +361,12 @@ int main(int argc, char** argv) {
   hold_lost_tunnels = tunnels_failed - hold_lost_tunnels;
   hold_lost_sessions = sessions_failed - hold_lost_sessions;
   uint64_t control_sent = 0;
-  for (const Tunnel* t : lac.tunnels()) control_sent += t->channel_stats().sent;
+  size_t hold_unacked = 0;  // tunnels whose last HELLO (or anything else) is still unacknowledged
+  for (const Tunnel* t : lac.tunnels()) {
+    control_sent += t->channel_stats().sent;
+    if (t->live() && t->held_control_bytes() > 0) ++hold_unacked;
+  }
+  const uint64_t hold_retransmissions = retransmissions_so_far() - setup_retransmissions;
 
   double teardown_s = 0;
   size_t left_after_teardown = 0;
@@ -397,6 +411,8 @@ int main(int argc, char** argv) {
       "\"setup_s\":%.4f,\"tunnels_per_s\":%.1f,\"sessions_per_s\":%.1f,\"loadgen_cpu_s\":%.3f,"
       "\"tunnel_setup_ms\":%s,\"session_setup_ms\":%s,\"iccn_ack_ms\":%s,\"scccn_ack_ms\":%s,"
       "\"tunnel_id_collisions\":%zu,\"session_id_collisions\":%zu,\"session_ids_shared_across_tunnels\":%zu,"
+      "\"sessions_ended_by_lns\":%zu,\"last_end_by_lns_s\":%.3f,"
+      "\"hold\":{\"control_sent\":%llu,\"retransmissions\":%llu,\"unacked_at_end\":%zu},"
       "\"setup_retransmissions\":%llu,\"retransmissions\":%llu,\"control_messages_sent\":%llu,\"teardown_s\":%.3f,\"teardown_unacked\":%zu,"
       "\"tunnels_down_acked\":%zu,\"tunnel_down_results\":%s,\"session_down_results\":%s,\"complete\":%s}\n",
       n_tunnels, per_tunnel, in_flight, sockets.size(), tunnels_up, sessions_up, tunnels_failed, sessions_failed,
@@ -405,6 +421,9 @@ int main(int argc, char** argv) {
       static_cast<double>(sessions_up) / setup_s, setup_cpu, json(percentiles(lat_tunnel)).c_str(),
       json(percentiles(lat_session)).c_str(), json(percentiles(lat_iccn_ack)).c_str(),
       json(percentiles(lat_scccn_ack)).c_str(), tunnel_collisions, session_collisions, session_collisions_across,
+      ended_by_lns, ended_by_lns ? ms_between(run_start, last_end_by_lns) / 1000 : 0.0,
+      static_cast<unsigned long long>(control_sent - control_sent_at_up),
+      static_cast<unsigned long long>(hold_retransmissions), hold_unacked,
       static_cast<unsigned long long>(setup_retransmissions), static_cast<unsigned long long>(retransmissions), static_cast<unsigned long long>(control_sent), teardown_s,
       left_after_teardown, tunnels_down_acked, results_json(tunnel_down_results).c_str(),
       results_json(session_down_results).c_str(), complete ? "true" : "false");
