@@ -8,7 +8,7 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
+#include <list>
 
 #include "common/bytes.hpp"
 
@@ -39,7 +39,9 @@ class PtyBacklog {
 
  private:
   PtyBacklogLimits limits_;
-  std::deque<Bytes> queue_;  // front: the buffer being written while writing_
+  // front: the buffer being written while writing_. A list: an empty one allocates nothing (a deque holds a
+  // 512-byte node from construction, for every idle session), and the front stays put while others are added.
+  std::list<Bytes> queue_;
   bool writing_ = false;
   size_t bytes_ = 0;
 };

@@ -274,8 +274,10 @@ int Daemon::run() {
   started_at_ = std::chrono::system_clock::now();
   if (config_.status_enabled) {
     http_.route("/status", [this] {
+      // Compact: with 10,000 sessions the indented document was 11 MB, a third of it indentation, and took the
+      // event loop that much longer to write (`jq .` or l2tpvpnctl status shows it indented).
       return HttpResponse{200, "application/json",
-                          to_json(snapshot()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
+                          to_json(snapshot()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
     });
     http_.route("/healthz", [] { return HttpResponse{200, "text/plain", "ok\n"}; });
     http_.route("/metrics", [this] {

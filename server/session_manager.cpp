@@ -38,7 +38,6 @@ struct SessionManager::PtyLink {
   PtyLink(asio::io_context& io, ppp::PtyBacklogLimits limits) : master(io), backlog(limits) {}
   asio::posix::stream_descriptor master;
   ppp::HdlcDecoder decoder;
-  std::array<uint8_t, 4096> rbuf{};
   ppp::PtyBacklog backlog;  // frames from the peer waiting for the pty
 };
 
@@ -50,7 +49,6 @@ struct SessionManager::SessionIo {
   UniqueFd session_fd;    // (kernel) our copy of the session socket until pppd has its own
   asio::local::stream_protocol::socket report;
   ppp::ReportLineSplitter splitter;
-  std::array<char, 1024> report_buf{};
   std::unique_ptr<PtyLink> pty;
 };
 
@@ -212,6 +210,8 @@ void SessionManager::execute(const vpn::Action& action) {
           limits.mru = static_cast<size_t>(core_.ppp_settings().mru);
           io->pty = std::make_unique<PtyLink>(io_, limits);
           io->pty->master.assign(pty->master.release());
+          boost::system::error_code nb;
+          io->pty->master.non_blocking(true, nb);  // read_pty reads only when told it is readable
           core_.data_path_ready(now, a.serial, pty->slave_path);
         } else if constexpr (std::is_same_v<T, vpn::SpawnPppd>) {
           SessionIo* io = io_by_serial_.at(a.serial).get();  // made with its data path
@@ -224,6 +224,7 @@ void SessionManager::execute(const vpn::Action& action) {
           if (!pid) return core_.pppd_spawn_failed(now, a.serial, pid.error().to_string());
           boost::system::error_code ec;
           io->report.assign(asio::local::stream_protocol(), ours.release(), ec);
+          if (!ec) io->report.non_blocking(true, ec);  // read_reports reads only when told it is readable
           core_.pppd_spawned(now, a.serial, *pid);
           read_reports(a.serial);
           if (io->pty) {
@@ -291,10 +292,17 @@ void SessionManager::read_pty(uint64_t serial) {
   auto it = io_by_serial_.find(serial);
   if (it == io_by_serial_.end() || !it->second->pty) return;
   PtyLink& p = *it->second->pty;
-  p.master.async_read_some(asio::buffer(p.rbuf), [this, serial](boost::system::error_code ec, size_t n) {
+  // Waits for readability, then reads into the one buffer all sessions share: a pending read with a buffer of
+  // its own would hold 4 KiB per session for as long as the session lives.
+  p.master.async_wait(asio::posix::descriptor_base::wait_read, [this, serial](boost::system::error_code ec) {
     auto it2 = io_by_serial_.find(serial);
-    if (it2 == io_by_serial_.end() || !it2->second->pty) return;
+    if (ec || it2 == io_by_serial_.end() || !it2->second->pty) return;
     SessionIo& se = *it2->second;
+    const size_t n = se.pty->master.read_some(asio::buffer(read_buffer_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      read_pty(serial);
+      return;
+    }
     // EIO: no process has the slave open (pppd not there yet, or gone). pppd opens it shortly after exec;
     // poll again a little later rather than spin.
     if (ec == asio::error::eof || ec.value() == EIO) {
@@ -305,7 +313,7 @@ void SessionManager::read_pty(uint64_t serial) {
     if (ec) return;
     auto& c = core_.counters();
     auto before = se.pty->decoder.stats();
-    for (auto& frame : se.pty->decoder.feed(ByteView(se.pty->rbuf.data(), n))) {
+    for (auto& frame : se.pty->decoder.feed(ByteView(read_buffer_.data(), n))) {
       ppp::ensure_address_control(frame);
       if (se.l2tp_open) {
         endpoint_.send_data(se.tunnel_id, se.session_id, frame);
@@ -328,12 +336,18 @@ void SessionManager::read_reports(uint64_t serial) {
   auto it = io_by_serial_.find(serial);
   if (it == io_by_serial_.end()) return;
   SessionIo& s = *it->second;
-  s.report.async_read_some(asio::buffer(s.report_buf), [this, serial](boost::system::error_code ec, size_t n) {
+  // As read_pty: wait, then read into the shared buffer (no buffer held per session while idle).
+  s.report.async_wait(asio::socket_base::wait_read, [this, serial](boost::system::error_code ec) {
     auto it2 = io_by_serial_.find(serial);
-    if (it2 == io_by_serial_.end()) return;
+    if (ec || it2 == io_by_serial_.end()) return;
     SessionIo& se = *it2->second;
+    const size_t n = se.report.read_some(asio::buffer(read_buffer_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      read_reports(serial);
+      return;
+    }
     if (ec) return;  // EOF: pppd exited (SIGCHLD does the rest)
-    for (auto& line : se.splitter.feed(std::string_view(se.report_buf.data(), n))) {
+    for (auto& line : se.splitter.feed(std::string_view(reinterpret_cast<const char*>(read_buffer_.data()), n))) {
       if (!line) {
         core_.report_error();
         continue;

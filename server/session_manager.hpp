@@ -19,6 +19,8 @@
 // Thread-safety: none; everything runs on the daemon's io_context thread.
 #pragma once
 
+#include <array>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -145,6 +147,8 @@ class SessionManager {
  private:
   struct PtyLink;
   struct SessionIo;
+  // What read_pty and read_reports read into: one buffer for every session (they wait for readability first).
+  std::array<uint8_t, 4096> read_buffer_{};
   SessionManager(boost::asio::io_context& io, l2tp::Endpoint& endpoint, L2tpDriver& driver,
                  kernel::DataPlane* kernel, PppdRunner& runner, kernel::Ipv4Endpoint local, vpn::Sessions core);
 

@@ -106,9 +106,8 @@ void ControlChannel::on_ack(TimePoint now, uint16_t nr) {
     return;
   }
   size_t acked = 0;
-  while (!unacked_.empty() && seq_before(unacked_.front().ns, nr)) {
-    held_bytes_ -= unacked_.front().avps.size();
-    unacked_.pop_front();
+  while (acked < unacked_.size() && seq_before(unacked_[acked].ns, nr)) {
+    held_bytes_ -= unacked_[acked].avps.size();
     ++acked;
     // Appendix A: slow start below SSTHRESH (+1 per ack), congestion avoidance at or above it (+1 per CWND acks).
     if (cwnd_ < ssthresh_) {
@@ -120,6 +119,7 @@ void ControlChannel::on_ack(TimePoint now, uint16_t nr) {
     cwnd_ = std::min<uint32_t>(cwnd_, peer_rws_);
   }
   if (acked == 0) return;
+  unacked_.erase(unacked_.begin(), unacked_.begin() + static_cast<std::ptrdiff_t>(acked));
   resend_from_ -= std::min(resend_from_, acked);
   // The oldest message changed: its timer starts afresh (§5.8's back-off is per message).
   retries_ = 0;
@@ -169,6 +169,10 @@ void ControlChannel::on_packet(TimePoint now, const Header& header, ByteView avp
   on_ack(now, header.nr);
   if (!avps.empty()) on_message(now, header.ns, header.session_id, avps);
   transmit_window(now);  // acks may have opened the window; what goes out now piggybacks the new Nr
+}
+
+void ControlChannel::ack_now() {
+  if (!failed_ && ack_deadline_) send_zlb();
 }
 
 void ControlChannel::on_retransmit_timeout(TimePoint now) {

@@ -11,7 +11,7 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <map>
 #include <optional>
 #include <variant>
@@ -113,6 +113,10 @@ class ControlChannel {
   // Ignored entirely once the channel has failed.
   void on_packet(TimePoint now, const Header& header, ByteView avps);
 
+  // Sends the pending acknowledgement now as a ZLB instead of after ack_delay (nothing when none is pending, e.g.
+  // because a message since carried it). For a message no reply will follow: waiting could only delay the peer.
+  void ack_now();
+
   // Runs whatever timers are due at `now` (retransmission, delayed ACK, HELLO). Calling it early is harmless.
   void on_timer(TimePoint now);
 
@@ -155,11 +159,14 @@ class ControlChannel {
   uint16_t peer_rws_ = kDefaultPeerReceiveWindow;
   uint16_t next_ns_ = 0;             // Ns of the next new message
   uint16_t expected_ = 0;            // Nr: next Ns we expect from the peer
-  std::deque<Outstanding> unacked_;  // in Ns order; its Ns span never exceeds peer_rws_
+  // In Ns order; its Ns span never exceeds peer_rws_. Vectors and a list rather than deques: an idle tunnel's
+  // empty queues then hold no memory (a deque keeps a 512-byte node from construction; with two per tunnel that
+  // was a third of an idle tunnel's memory).
+  std::vector<Outstanding> unacked_;
   // unacked_[0 .. resend_from_) went out since the last timeout (they are what is "in flight");
   // unacked_[resend_from_ ..) are waiting to be retransmitted (go-back-N). Equal to unacked_.size() normally.
   size_t resend_from_ = 0;
-  std::deque<Pending> queued_;           // waiting for window space
+  std::list<Pending> queued_;            // waiting for window space
   std::map<uint16_t, Pending> reorder_;  // Ns -> message, ahead of a gap; at most receive_window - 1 entries
   size_t held_bytes_ = 0;                // AVP bytes in queued_ and unacked_
   uint32_t cwnd_ = 1;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
 
 #include <cstdio>
 
@@ -54,39 +53,75 @@ std::vector<Action> Endpoint::take_actions() {
 
 Tunnel* Endpoint::find(uint16_t id) {
   auto it = tunnels_.find(id);
-  return it == tunnels_.end() ? nullptr : it->second.get();
+  return it == tunnels_.end() ? nullptr : it->second.tunnel.get();
 }
 
 const Tunnel* Endpoint::tunnel(uint16_t id) const {
   auto it = tunnels_.find(id);
-  return it == tunnels_.end() ? nullptr : it->second.get();
+  return it == tunnels_.end() ? nullptr : it->second.tunnel.get();
 }
 
 std::vector<const Tunnel*> Endpoint::tunnels() const {
   std::vector<const Tunnel*> out;
-  for (const auto& [id, t] : tunnels_) out.push_back(t.get());
+  out.reserve(tunnels_.size());
+  for (const auto& [id, e] : tunnels_) out.push_back(e.tunnel.get());
+  std::sort(out.begin(), out.end(), [](const Tunnel* a, const Tunnel* b) { return a->id() < b->id(); });
   return out;
 }
 
-size_t Endpoint::live_tunnel_count() const {
-  size_t n = 0;
-  for (const auto& [id, t] : tunnels_)
-    if (t->live()) ++n;
-  return n;
-}
-
-size_t Endpoint::held_tunnel_count() const {
-  size_t n = 0;
-  for (const auto& [id, t] : tunnels_)
-    if (t->held()) ++n;
-  return n;
-}
-
 size_t Endpoint::tunnels_to(const PeerAddress& peer) const {
-  size_t n = 0;
-  for (const auto& [id, t] : tunnels_)
-    if (t->peer().same_host(peer) && t->held()) ++n;
-  return n;
+  auto it = held_per_host_.find(peer.host());
+  return it == held_per_host_.end() ? 0 : it->second;
+}
+
+namespace {
+bool is_live(TunnelState s) { return s != TunnelState::kClosing && s != TunnelState::kDead; }
+bool is_held(TunnelState s) { return s != TunnelState::kDead; }
+bool is_tie_breaking(const Tunnel& t, TunnelState s) {
+  return t.initiator() && s == TunnelState::kWaitCtlReply && t.tie_breaker();
+}
+// A responder that a retransmission of the SCCRQ that created it still belongs to (see on_sccrq).
+bool is_answering(const Tunnel& t, TunnelState s) {
+  return !t.initiator() && (s == TunnelState::kIdle || s == TunnelState::kWaitCtlConn);
+}
+}  // namespace
+
+void Endpoint::refile(uint16_t id) {
+  auto it = tunnels_.find(id);
+  if (it != tunnels_.end()) refile(it->second);
+}
+
+void Endpoint::refile(Entry& e) {
+  const Tunnel& t = *e.tunnel;
+  const uint16_t id = t.id();
+  const TunnelState was = e.filed_state, is = t.state();
+  if (was != is) {
+    live_ -= is_live(was);
+    live_ += is_live(is);
+    tie_breaking_ -= is_tie_breaking(t, was);
+    tie_breaking_ += is_tie_breaking(t, is);
+    if (is_held(was) && !is_held(is)) {  // dead is final
+      --held_;
+      auto h = held_per_host_.find(t.peer().host());
+      if (h != held_per_host_.end() && --h->second == 0) held_per_host_.erase(h);
+      dead_.push_back(id);
+    }
+    e.filed_state = is;
+  }
+  const bool answering = is_answering(t, is);
+  if (e.filed_peer_id && (!answering || *e.filed_peer_id != t.peer_id())) {
+    auto a = answering_.find(SccrqKey{t.peer(), *e.filed_peer_id});
+    if (a != answering_.end() && a->second == id) answering_.erase(a);
+    e.filed_peer_id.reset();
+  }
+  if (answering && !e.filed_peer_id && answering_.try_emplace(SccrqKey{t.peer(), t.peer_id()}, id).second)
+    e.filed_peer_id = t.peer_id();
+  const auto deadline = t.next_deadline();
+  if (deadline != e.filed_deadline) {
+    if (e.filed_deadline) deadlines_.erase({*e.filed_deadline, id});
+    if (deadline) deadlines_.emplace(*deadline, id);
+    e.filed_deadline = deadline;
+  }
 }
 
 double Endpoint::refilled(const RateBucket& b, TimePoint now) const {
@@ -130,17 +165,15 @@ void Endpoint::set_config(L2tpConfig config) {
 }
 
 Tunnel& Endpoint::create(TimePoint now, uint16_t id, const PeerAddress& peer, bool initiator) {
-  auto taken = [this, id](uint16_t sid) {
-    for (const auto& [tid, other] : tunnels_)
-      if (tid != id && other->has_session(sid)) return true;
-    return false;
-  };
-  auto t = std::make_unique<Tunnel>(TunnelContext{*config_, random_, actions_, drops_, taken, config_}, id, peer,
-                                    initiator, now);
-  Tunnel& ref = *t;
-  tunnels_.emplace(id, std::move(t));
+  Entry& e = tunnels_[id];
+  e.tunnel = std::make_unique<Tunnel>(TunnelContext{*config_, random_, actions_, drops_, &session_ids_, config_}, id,
+                                      peer, initiator, now);
+  e.filed_state = TunnelState::kIdle;
+  ++held_;
+  ++live_;
+  ++held_per_host_[peer.host()];
   ++stats_.tunnels_created;
-  return ref;
+  return *e.tunnel;
 }
 
 std::optional<uint16_t> Endpoint::open_tunnel(TimePoint now, const PeerAddress& peer) {
@@ -150,6 +183,7 @@ std::optional<uint16_t> Endpoint::open_tunnel(TimePoint now, const PeerAddress& 
   uint64_t tie = 0;
   random_(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&tie), sizeof tie));
   create(now, *id, peer, true).start(now, tie);
+  refile(*id);
   return id;
 }
 
@@ -157,20 +191,31 @@ std::optional<uint16_t> Endpoint::open_call(TimePoint now, uint16_t tunnel_id, C
                                             const std::string& number) {
   Tunnel* t = find(tunnel_id);
   if (!t) return std::nullopt;
-  return t->open_call(now, direction, number);
+  auto sid = t->open_call(now, direction, number);
+  refile(tunnel_id);
+  return sid;
 }
 
 void Endpoint::close_session(TimePoint now, uint16_t tunnel_id, uint16_t session_id, ResultCode result,
                              std::optional<PppDisconnectCause> cause) {
-  if (Tunnel* t = find(tunnel_id)) t->close_session(now, session_id, std::move(result), std::move(cause));
+  if (Tunnel* t = find(tunnel_id)) {
+    t->close_session(now, session_id, std::move(result), std::move(cause));
+    refile(tunnel_id);
+  }
 }
 
 void Endpoint::close_tunnel(TimePoint now, uint16_t tunnel_id, ResultCode result) {
-  if (Tunnel* t = find(tunnel_id)) t->close(now, std::move(result));
+  if (Tunnel* t = find(tunnel_id)) {
+    t->close(now, std::move(result));
+    refile(tunnel_id);
+  }
 }
 
 void Endpoint::close_all(TimePoint now, ResultCode result) {
-  for (auto& [id, t] : tunnels_) t->close(now, result);
+  for (auto& [id, e] : tunnels_) {
+    e.tunnel->close(now, result);
+    refile(e);
+  }
 }
 
 void Endpoint::send_data(uint16_t tunnel_id, uint16_t session_id, ByteView ppp) {
@@ -178,11 +223,17 @@ void Endpoint::send_data(uint16_t tunnel_id, uint16_t session_id, ByteView ppp) 
 }
 
 void Endpoint::send_set_link_info(TimePoint now, uint16_t tunnel_id, uint16_t session_id, Accm accm) {
-  if (Tunnel* t = find(tunnel_id)) t->send_set_link_info(now, session_id, accm);
+  if (Tunnel* t = find(tunnel_id)) {
+    t->send_set_link_info(now, session_id, accm);
+    refile(tunnel_id);
+  }
 }
 
 void Endpoint::send_wan_error_notify(TimePoint now, uint16_t tunnel_id, uint16_t session_id, CallErrors errors) {
-  if (Tunnel* t = find(tunnel_id)) t->send_wan_error_notify(now, session_id, errors);
+  if (Tunnel* t = find(tunnel_id)) {
+    t->send_wan_error_notify(now, session_id, errors);
+    refile(tunnel_id);
+  }
 }
 
 void Endpoint::on_datagram(TimePoint now, const PeerAddress& from, ByteView datagram) {
@@ -219,6 +270,7 @@ void Endpoint::on_datagram(TimePoint now, const PeerAddress& from, ByteView data
   }
   if (!take_control_token(now, from)) return;
   t->on_control(now, *packet);
+  refile(h.tunnel_id);
 }
 
 void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& packet) {
@@ -250,24 +302,29 @@ void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& pa
   // 1701) and happens to pick its old tunnel ID again while the old tunnel is held closing (§5.7) or, after a
   // crash of the client, still established. Handing that SCCRQ to the old tunnel would have it acknowledged as a
   // duplicate and never answered.
-  for (auto& [id, t] : tunnels_) {
-    if (t->peer() == from && !t->tie_breaker() && t->peer_id() == *m->assigned_tunnel_id &&
-        (t->state() == TunnelState::kIdle || t->state() == TunnelState::kWaitCtlConn)) {
-      t->on_control(now, packet);
-      return;
-    }
+  if (auto a = answering_.find(SccrqKey{from, *m->assigned_tunnel_id}); a != answering_.end()) {
+    const uint16_t id = a->second;
+    find(id)->on_control(now, packet);
+    refile(id);
+    return;
   }
-  // §4.4.3 tie breaker: we have our own SCCRQ outstanding to this peer, and both carry a tie breaker.
-  if (m->tie_breaker) {
-    for (auto& [id, t] : tunnels_) {
-      if (!t->peer().same_client(from) || t->state() != TunnelState::kWaitCtlReply || !t->tie_breaker()) continue;
-      if (*t->tie_breaker() < *m->tie_breaker) {  // ours wins: ignore theirs
+  // §4.4.3 tie breaker: we have our own SCCRQ outstanding to this peer, and both carry a tie breaker. Only a LAC
+  // ever has one outstanding; an LNS skips the search.
+  if (m->tie_breaker && tie_breaking_ > 0) {
+    std::vector<uint16_t> ours;
+    for (auto& [id, e] : tunnels_)
+      if (e.tunnel->peer().same_client(from) && is_tie_breaking(*e.tunnel, e.tunnel->state())) ours.push_back(id);
+    std::sort(ours.begin(), ours.end());
+    for (uint16_t id : ours) {
+      Tunnel& t = *find(id);
+      if (*t.tie_breaker() < *m->tie_breaker) {  // ours wins: ignore theirs
         ++drops_["tie_breaker_lost_by_peer"];
         return;
       }
       // Theirs wins (or a tie: both are discarded). Our attempt is dropped without a StopCCN.
-      t->abandon(now, ResultCode{result::kStopChannelExists, error::kNoError, "tie breaker"});
-      if (*t->tie_breaker() == *m->tie_breaker) {
+      t.abandon(now, ResultCode{result::kStopChannelExists, error::kNoError, "tie breaker"});
+      refile(id);
+      if (*t.tie_breaker() == *m->tie_breaker) {
         ++drops_["tie_breaker_equal"];
         return;
       }
@@ -283,37 +340,39 @@ void Endpoint::on_sccrq(TimePoint now, const PeerAddress& from, const Packet& pa
     return;
   }
   create(now, *id, from, false).on_control(now, packet);
+  refile(*id);
 }
 
 void Endpoint::on_timer(TimePoint now) {
-  for (auto& [id, t] : tunnels_) {
-    auto d = t->next_deadline();
-    if (d && *d <= now) t->on_timer(now);
+  std::vector<uint16_t> due;
+  for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now; ++it) due.push_back(it->second);
+  for (uint16_t id : due) {
+    auto it = tunnels_.find(id);
+    if (it == tunnels_.end()) continue;
+    it->second.tunnel->on_timer(now);
+    refile(it->second);
   }
   reap();
-  forget_idle_buckets(now);
+  if (now >= bucket_gc_due_) {
+    forget_idle_buckets(now);
+    bucket_gc_due_ = now + Duration(1000);
+  }
 }
 
 std::optional<TimePoint> Endpoint::next_deadline() const {
-  std::optional<TimePoint> best;
-  for (const auto& [id, t] : tunnels_) {
-    auto d = t->next_deadline();
-    if (d && (!best || *d < *best)) best = d;
-  }
-  return best;
+  if (deadlines_.empty()) return std::nullopt;
+  return deadlines_.begin()->first;
 }
 
 void Endpoint::forget_idle_buckets(TimePoint now) {
   // A rate bucket is kept while its address holds a tunnel; without one it goes once it has filled up again
   // (forgetting it then loses nothing), so the table stays as small as the set of recent peers.
-  // It runs on every timer tick: the addresses holding tunnels are gathered once, not counted per bucket.
+  // It runs at most once a second from the timer, and when the table has doubled; held_per_host_ answers "does
+  // this address hold a tunnel" without a walk over the tunnels.
   if (buckets_.empty()) return;
-  std::set<PeerAddress> with_tunnels;
-  for (const auto& [id, t] : tunnels_)
-    if (t->held()) with_tunnels.insert(t->peer().host());
   const double burst = 2.0 * config_->max_control_rate;
   for (auto it = buckets_.begin(); it != buckets_.end();) {
-    if (refilled(it->second, now) >= burst && !with_tunnels.count(it->first))
+    if (refilled(it->second, now) >= burst && !held_per_host_.count(it->first))
       it = buckets_.erase(it);
     else
       ++it;
@@ -322,13 +381,11 @@ void Endpoint::forget_idle_buckets(TimePoint now) {
 }
 
 void Endpoint::reap() {
-  for (auto it = tunnels_.begin(); it != tunnels_.end();) {
-    if (it->second->state() == TunnelState::kDead) {
-      stats_.retransmissions_of_gone_tunnels += it->second->channel_stats().retransmissions;
-      it = tunnels_.erase(it);
-    } else {
-      ++it;
-    }
+  for (uint16_t id : std::exchange(dead_, {})) {
+    auto it = tunnels_.find(id);
+    if (it == tunnels_.end()) continue;
+    stats_.retransmissions_of_gone_tunnels += it->second.tunnel->channel_stats().retransmissions;
+    tunnels_.erase(it);
   }
 }
 

@@ -2,6 +2,11 @@
 // allocates tunnel IDs, applies the tie breaker (§4.4.3) and the limits, and counts what it drops. Sans-IO: the
 // driver feeds datagrams and time and executes the returned actions.
 //
+// Cost: a datagram, a timer tick and next_deadline() cost the same with 10 tunnels as with 10,000: tunnels are
+// found through hashed indexes (by ID; responders waiting for their SCCCN by peer and the peer's tunnel ID; held
+// tunnels counted per address), their deadlines are kept in order, and only the tunnels that are due or dead are
+// visited. After every call into a tunnel the endpoint re-files it (refile) from its state and next deadline.
+//
 // Thread-safety: none; one thread drives an Endpoint.
 #pragma once
 
@@ -9,6 +14,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "server/l2tp/events.hpp"
@@ -41,7 +49,7 @@ class Endpoint {
   // One UDP datagram from `from`. Never throws; garbage is dropped and counted.
   void on_datagram(TimePoint now, const PeerAddress& from, ByteView datagram);
   void on_timer(TimePoint now);
-  std::optional<TimePoint> next_deadline() const;
+  std::optional<TimePoint> next_deadline() const;  // the earliest tunnel deadline, O(1)
   std::vector<Action> take_actions();
 
   // LAC side: opens a tunnel to `peer` (SCCRQ). Returns the local tunnel ID, nullopt at the tunnel limit.
@@ -59,9 +67,10 @@ class Endpoint {
   void send_wan_error_notify(TimePoint now, uint16_t tunnel_id, uint16_t session_id, CallErrors errors);
 
   const Tunnel* tunnel(uint16_t id) const;
-  std::vector<const Tunnel*> tunnels() const;
-  size_t live_tunnel_count() const;  // established or connecting, not closing/dead
-  size_t held_tunnel_count() const;  // not dead: what the limits count
+  std::vector<const Tunnel*> tunnels() const;  // ordered by ID; a walk over every tunnel (status, shutdown)
+  size_t live_tunnel_count() const { return live_; }  // established or connecting, not closing/dead
+  size_t held_tunnel_count() const { return held_; }  // not dead: what the limits count
+  size_t held_session_ids() const { return session_ids_.size(); }  // sessions of every tunnel
   size_t rate_buckets() const { return buckets_.size(); }
   const DropCounters& drops() const { return drops_; }
   const EndpointStats& stats() const { return stats_; }
@@ -72,6 +81,23 @@ class Endpoint {
   void set_config(L2tpConfig config);
 
  private:
+  // A tunnel and what the indexes below hold for it, so that refile() can take it out of them again.
+  struct Entry {
+    std::unique_ptr<Tunnel> tunnel;
+    TunnelState filed_state = TunnelState::kIdle;
+    std::optional<TimePoint> filed_deadline;
+    std::optional<uint16_t> filed_peer_id;  // set while in answering_, under this peer tunnel ID
+  };
+  // A responder tunnel waiting for its SCCCN, as a retransmitted SCCRQ names it.
+  struct SccrqKey {
+    PeerAddress peer;
+    uint16_t peer_tunnel_id;
+    bool operator==(const SccrqKey&) const = default;
+  };
+  struct SccrqKeyHash {
+    size_t operator()(const SccrqKey& k) const noexcept { return PeerAddressHash{}(k.peer) * 31 + k.peer_tunnel_id; }
+  };
+
   Tunnel* find(uint16_t id);
   std::optional<uint16_t> allocate_tunnel_id();
   size_t tunnels_to(const PeerAddress& peer) const;  // held tunnels from the peer's address
@@ -80,6 +106,9 @@ class Endpoint {
   void forget_idle_buckets(TimePoint now);
   Tunnel& create(TimePoint now, uint16_t id, const PeerAddress& peer, bool initiator);
   void on_sccrq(TimePoint now, const PeerAddress& from, const Packet& packet);
+  // Brings the indexes up to date with the tunnel's state and deadline; call after anything that drove it.
+  void refile(Entry& e);
+  void refile(uint16_t id);
   void reap();
 
   std::shared_ptr<const L2tpConfig> config_;  // shared with the tunnels created under it
@@ -88,15 +117,23 @@ class Endpoint {
   std::vector<Action> actions_;
   DropCounters drops_;
   EndpointStats stats_;
-  std::map<uint16_t, std::unique_ptr<Tunnel>> tunnels_;
+  std::unordered_map<uint16_t, Entry> tunnels_;
+  std::set<std::pair<TimePoint, uint16_t>> deadlines_;  // every tunnel's next deadline, earliest first
+  std::unordered_map<PeerAddress, size_t, PeerAddressHash> held_per_host_;  // by PeerAddress::host()
+  std::unordered_map<SccrqKey, uint16_t, SccrqKeyHash> answering_;
+  std::vector<uint16_t> dead_;  // tunnels that died since the last reap
+  size_t held_ = 0, live_ = 0;
+  size_t tie_breaking_ = 0;  // our own SCCRQs outstanding with a tie breaker (LAC); 0 skips the §4.4.3 search
+  SessionIds session_ids_;
   struct RateBucket {
     double tokens;
     TimePoint last;
   };
   // A bucket's tokens at `now`: refilled at max_control_rate per second, up to bursts of twice that.
   double refilled(const RateBucket& b, TimePoint now) const;
-  std::map<PeerAddress, RateBucket> buckets_;  // by PeerAddress::host()
+  std::unordered_map<PeerAddress, RateBucket, PeerAddressHash> buckets_;  // by PeerAddress::host()
   size_t bucket_gc_at_ = 64;                   // table size that triggers forget_idle_buckets
+  TimePoint bucket_gc_due_{};                  // the timer forgets idle buckets at most once a second
 };
 
 }  // namespace l2tpvpn::l2tp

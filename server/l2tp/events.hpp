@@ -25,6 +25,9 @@ namespace l2tpvpn::l2tp {
 // the kernel sets it on each packet that SA decrypts (SO_RCVMARK hands it to us); replies carry it back out
 // (SO_MARK), which selects the same SA. Clients behind one NAT can share address *and* port (Windows always
 // sends from 1701): the mark is then all that tells them apart. 0: no mark (IPsec off, or an unmarked SA).
+//
+// A field added here must be added to PeerAddressHash as well: the endpoint's hashed indexes key on every field
+// through it and operator==.
 struct PeerAddress {
   enum class Family : uint8_t { kV4, kV6 };
   Family family = Family::kV4;
@@ -48,6 +51,23 @@ struct PeerAddress {
   std::string to_string() const;  // "192.0.2.1:1701" / "[2001:db8::1]:1701", "192.0.2.1:1701#2" with a mark
   std::string host_string() const;
   auto operator<=>(const PeerAddress&) const = default;
+};
+
+// Hashes every field of a PeerAddress (FNV-1a over them), the key of the endpoint's hashed indexes.
+struct PeerAddressHash {
+  size_t operator()(const PeerAddress& p) const noexcept {
+    uint64_t h = 0xcbf29ce484222325ull;
+    auto mix = [&h](uint64_t byte) {
+      h ^= byte;
+      h *= 0x100000001b3ull;
+    };
+    mix(static_cast<uint8_t>(p.family));
+    for (uint8_t b : p.ip) mix(b);
+    mix(p.port >> 8);
+    mix(p.port & 0xff);
+    for (int shift = 24; shift >= 0; shift -= 8) mix((p.mark >> shift) & 0xff);
+    return static_cast<size_t>(h);
+  }
 };
 
 enum class Role : uint8_t { kLns, kLac };

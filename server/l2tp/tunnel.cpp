@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 namespace l2tpvpn::l2tp {
 namespace {
@@ -10,6 +11,22 @@ constexpr uint16_t kProtocolVersion = 0x0100;  // §4.4.3: version 1, revision 0
 constexpr size_t kChallengeSize = 16;
 
 bool equal_bytes(ByteView a, ByteView b) { return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin()); }
+
+// Messages that end their exchange: nothing is sent in reply (§5.1 SCCCN, §5.4.2 ICCN, §5.4.3 OCCN, §5.7 StopCCN,
+// §5.4.5 CDN, §6.5 HELLO, §6.14 WEN, §6.15 SLI), so no reply can carry their ack and it goes out at once as a ZLB.
+bool ends_exchange(MessageType t) {
+  switch (t) {
+    case MessageType::kScccn:
+    case MessageType::kIccn:
+    case MessageType::kOccn:
+    case MessageType::kStopccn:
+    case MessageType::kCdn:
+    case MessageType::kHello:
+    case MessageType::kWen:
+    case MessageType::kSli: return true;
+    default: return false;
+  }
+}
 
 }  // namespace
 
@@ -81,6 +98,11 @@ Tunnel::Tunnel(TunnelContext ctx, uint16_t local_id, PeerAddress peer, bool init
       initiator_(initiator),
       state_(TunnelState::kIdle),
       channel_(ctx.config.channel, now) {}
+
+Tunnel::~Tunnel() {
+  if (ctx_.session_ids)
+    for (const auto& [id, s] : sessions_) ctx_.session_ids->erase(id);
+}
 
 Bytes Tunnel::random_bytes(size_t n) const {
   Bytes b(n);
@@ -155,6 +177,10 @@ void Tunnel::start(TimePoint now, std::optional<uint64_t> tie_breaker) {
 void Tunnel::on_control(TimePoint now, const Packet& packet) {
   channel_.on_packet(now, packet.header, packet.payload);
   run_channel_actions(now);
+  if (std::exchange(ack_now_, false)) {
+    channel_.ack_now();
+    run_channel_actions(now);
+  }
   enforce_control_bound(now);
 }
 
@@ -213,6 +239,7 @@ void Tunnel::on_message(TimePoint now, uint16_t session_id, ByteView avps) {
     return;
   }
   const Message& m = *decoded;
+  if (ends_exchange(m.type)) ack_now_ = true;
   if (is_session_message(m.type)) {
     if (state_ != TunnelState::kEstablished) {
       fail(now, ResultCode{result::kStopFsmError, error::kNoError,
@@ -346,22 +373,26 @@ Tunnel::Session* Tunnel::find_session(uint16_t id) {
 }
 
 uint16_t Tunnel::allocate_session_id() {
-  // Random, non-zero, never one this tunnel has used before (§5.4: IDs identify calls for the tunnel's life).
+  // Random, non-zero, never one this tunnel has used before (§5.4: IDs identify calls for the tunnel's life) nor
+  // one another tunnel of the endpoint holds. Every caller creates the session at once, so the ID is marked as
+  // held here and released in drop_session.
   if (used_session_ids_.size() >= 65535) return 0;
+  auto free = [this](uint16_t id) {
+    return id != 0 && !used_session_ids_.count(id) && !(ctx_.session_ids && ctx_.session_ids->contains(id));
+  };
+  auto take = [this](uint16_t id) {
+    used_session_ids_.insert(id);
+    if (ctx_.session_ids) ctx_.session_ids->insert(id);
+    return id;
+  };
   for (int tries = 0; tries < 64; ++tries) {
     uint8_t b[2];
     ctx_.random(b);
-    uint16_t id = static_cast<uint16_t>(b[0] << 8 | b[1]);
-    if (id == 0 || used_session_ids_.count(id) || (ctx_.session_id_taken && ctx_.session_id_taken(id))) continue;
-    used_session_ids_.insert(id);
-    return id;
+    auto id = static_cast<uint16_t>(b[0] << 8 | b[1]);
+    if (free(id)) return take(id);
   }
-  for (uint32_t n = 1; n <= 65535; ++n) {
-    auto id = static_cast<uint16_t>(n);
-    if (used_session_ids_.count(id) || (ctx_.session_id_taken && ctx_.session_id_taken(id))) continue;
-    used_session_ids_.insert(id);
-    return id;
-  }
+  for (uint32_t n = 1; n <= 65535; ++n)
+    if (free(static_cast<uint16_t>(n))) return take(static_cast<uint16_t>(n));
   return 0;
 }
 
@@ -423,6 +454,7 @@ void Tunnel::drop_session(uint16_t id, ResultCode result, std::optional<PppDisco
   if (it == sessions_.end()) return;
   bool was_up = it->second.state == SessionState::kEstablished;
   sessions_.erase(it);
+  if (ctx_.session_ids) ctx_.session_ids->erase(id);
   ctx_.actions.push_back(SessionDown{local_id_, id, std::move(result), std::move(cause), std::move(q931), by_peer,
                                      was_up});
 }

@@ -8,6 +8,7 @@
 // Thread-safety: none; driven by the endpoint's thread.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -42,15 +43,37 @@ enum class SessionState : uint8_t {
 };
 std::string_view to_string(SessionState s);
 
+// The local session IDs every tunnel of an endpoint holds, one bit per ID: a new session never takes an ID
+// another tunnel holds (kept apart so that kernel data paths stay apart even when two tunnels share a UDP
+// 4-tuple, a LAC that opens several tunnels from one port, where the kernel may deliver one tunnel's data to the
+// other's socket). Checking an ID costs the same with 10 sessions as with 10,000.
+// Thread-safety: none.
+class SessionIds {
+ public:
+  bool contains(uint16_t id) const { return bits_.test(id); }
+  void insert(uint16_t id) {
+    if (!bits_.test(id)) ++count_;
+    bits_.set(id);
+  }
+  void erase(uint16_t id) {
+    if (bits_.test(id)) --count_;
+    bits_.reset(id);
+  }
+  size_t size() const { return count_; }
+
+ private:
+  std::bitset<65536> bits_;
+  size_t count_ = 0;
+};
+
 struct TunnelContext {
   const L2tpConfig& config;
   const RandomFn& random;
   std::vector<Action>& actions;
   DropCounters& drops;
-  // Session IDs held by other tunnels of the endpoint. A new session never takes one of them: IDs unique across
-  // the endpoint keep kernel data paths apart even when two tunnels share a UDP 4-tuple (a LAC that opens several
-  // tunnels from one port), where the kernel may deliver one tunnel's data to the other's socket.
-  std::function<bool(uint16_t)> session_id_taken = {};
+  // The session IDs held across the endpoint; the tunnel adds the IDs of its sessions and takes them out when
+  // they end (or it is destroyed). Null: IDs are unique within this tunnel only.
+  SessionIds* session_ids = nullptr;
   // When set, owns `config`: the endpoint may replace its configuration (Endpoint::set_config) while this tunnel
   // still runs on the one it was created with.
   std::shared_ptr<const L2tpConfig> config_owner = {};
@@ -70,6 +93,9 @@ class Tunnel {
  public:
   // `initiator`: we send the SCCRQ (LAC-style); otherwise we wait for one.
   Tunnel(TunnelContext ctx, uint16_t local_id, PeerAddress peer, bool initiator, TimePoint now);
+  ~Tunnel();
+  Tunnel(const Tunnel&) = delete;
+  Tunnel& operator=(const Tunnel&) = delete;
 
   // Initiator: sends the SCCRQ. `tie_breaker` (§4.4.3) is included when set.
   void start(TimePoint now, std::optional<uint64_t> tie_breaker);
@@ -78,6 +104,8 @@ class Tunnel {
   // tunnel that holds more than config.max_control_bytes of unacknowledged control messages (a peer advertising
   // a small window, acknowledging slowly and asking for replies) is dropped at once without a StopCCN, which
   // could not get through either; counted as "control_queue_limit".
+  // A message that ends its exchange (no reply will ever carry the ack: SCCCN, ICCN, OCCN, StopCCN, CDN, HELLO,
+  // WEN, SLI) is acknowledged at once with a ZLB instead of after the channel's ack_delay.
   void on_control(TimePoint now, const Packet& packet);
   // A data packet addressed to this tunnel (userspace data path).
   void on_data(const Packet& packet);
@@ -102,6 +130,7 @@ class Tunnel {
   void send_wan_error_notify(TimePoint now, uint16_t session_id, CallErrors errors);
 
   uint16_t id() const { return local_id_; }
+  bool initiator() const { return initiator_; }
   uint16_t peer_id() const { return peer_id_; }
   const PeerAddress& peer() const { return peer_; }
   TunnelState state() const { return state_; }
@@ -200,6 +229,7 @@ class Tunnel {
   std::map<uint16_t, Session> sessions_;
   std::set<uint16_t> used_session_ids_;  // never reused while this tunnel lives
   uint32_t next_serial_ = 1;
+  bool ack_now_ = false;  // a delivered message ended its exchange: acknowledge it before on_control returns
 };
 
 }  // namespace l2tpvpn::l2tp

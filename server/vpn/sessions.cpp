@@ -165,8 +165,15 @@ void Sessions::on_tunnel_down(TimePoint, const l2tp::TunnelDown& a) {
 // ---- sessions ----
 
 uint32_t Sessions::allocate_unit() {
-  uint32_t u = 0;
-  while (units_.count(u)) ++u;
+  // The lowest unit not in use: a released one below the high-water mark, else the next above it. O(log n), not a
+  // walk from 0 past every unit in use.
+  uint32_t u = next_unit_;
+  if (!free_units_.empty()) {
+    u = *free_units_.begin();
+    free_units_.erase(free_units_.begin());
+  } else {
+    ++next_unit_;
+  }
   units_.insert(u);
   return u;
 }
@@ -444,7 +451,7 @@ void Sessions::finish(uint64_t serial) {
   if (s->pid != 0) by_pid_.erase(s->pid);
   set_kill_at(*s, std::nullopt);
   pool_.release(s->key);
-  units_.erase(s->unit);
+  if (units_.erase(s->unit)) free_units_.insert(s->unit);
   actions_.push_back(ReleaseSession{serial});
   log(log::Level::kDebug, "event=session_released " + label(s->tunnel_id, s->session_id));
   account(*s, -1);

@@ -258,6 +258,8 @@ class Sessions {
   std::map<std::pair<uint16_t, uint16_t>, uint64_t> by_l2tp_;  // open L2TP sessions -> serial
   std::map<int, uint64_t> by_pid_;                              // running pppd -> serial
   std::set<uint32_t> units_;                                    // ppp-l2tp<unit> in use
+  std::set<uint32_t> free_units_;  // released units below next_unit_ (the lowest is given first)
+  uint32_t next_unit_ = 0;         // every unit from here up is free
   // Every session's SIGKILL deadline, earliest first: the timer and next_deadline() never scan the table, which the
   // adapter consults after every event.
   std::set<std::pair<TimePoint, uint64_t>> kill_deadlines_;

@@ -91,5 +91,59 @@ TEST_F(DriverFixture, AFreePortIsTakenAndSharedOnlyByOurOwnReuseSockets) {
   EXPECT_EQ(ec, asio::error::address_in_use) << ec.message();
 }
 
+// The ack of an ICCN must be on the wire before the SessionUp it causes is handled (the daemon spawns pppd
+// there, about a millisecond each): the peer's retransmission timer never waits for pppd.
+TEST(DriverOrder, TheAckOfAnIccnIsSentBeforeItsSessionUpIsHandled) {
+  asio::io_context io;
+  l2tp::L2tpConfig lns_cfg;
+  l2tp::Endpoint lns(lns_cfg, seeded());
+  udp::socket lac_socket(io, udp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0));
+  lac_socket.non_blocking(true);
+  int session_ups = 0;
+  size_t waiting_at_session_up = 0;
+  L2tpDriver driver(io, lns, [&](l2tp::Action& a) {
+    if (std::holds_alternative<l2tp::SessionUp>(a)) {
+      ++session_ups;
+      waiting_at_session_up = lac_socket.available();  // the ZLB for the ICCN, if it was sent first
+    }
+  });
+  udp::endpoint lns_address;
+  {
+    udp::socket probe(io, udp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0));
+    lns_address = probe.local_endpoint();
+  }
+  ASSERT_TRUE(driver.open(lns_address));
+  driver.start();
+
+  l2tp::L2tpConfig lac_cfg;
+  lac_cfg.role = l2tp::Role::kLac;
+  l2tp::Endpoint lac(lac_cfg, seeded());
+  std::optional<uint16_t> tunnel;
+  // Moves datagrams between the LAC endpoint (here) and the driver (run by io.poll) until `done` or 2 s.
+  auto pump = [&](auto done) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!done() && std::chrono::steady_clock::now() < end) {
+      for (auto& a : lac.take_actions()) {
+        if (auto* s = std::get_if<l2tp::SendDatagram>(&a)) lac_socket.send_to(asio::buffer(s->bytes), lns_address);
+        if (auto* up = std::get_if<l2tp::TunnelUp>(&a)) tunnel = up->tunnel_id;
+      }
+      io.poll();
+      if (session_ups > 0) return;  // look at the socket only after the handler has looked
+      std::array<uint8_t, 2048> buf;
+      udp::endpoint from;
+      boost::system::error_code ec;
+      const size_t n = lac_socket.receive_from(asio::buffer(buf), from, 0, ec);
+      if (!ec) lac.on_datagram(l2tp::Clock::now(), to_peer(from), ByteView(buf.data(), n));
+    }
+  };
+  lac.open_tunnel(l2tp::Clock::now(), to_peer(lns_address));
+  pump([&] { return tunnel.has_value() && lns.live_tunnel_count() == 1 && lac_socket.available() == 0; });
+  ASSERT_TRUE(tunnel);
+  lac.open_call(l2tp::Clock::now(), *tunnel, l2tp::CallDirection::kIncoming);
+  pump([&] { return session_ups > 0; });
+  ASSERT_EQ(session_ups, 1);
+  EXPECT_GT(waiting_at_session_up, 0u) << "the ZLB acknowledging the ICCN was not sent before SessionUp ran";
+}
+
 }  // namespace
 }  // namespace l2tpvpn

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <random>
 
@@ -777,5 +778,166 @@ TEST(EndpointSameNat, PerAddressLimitsIgnoreMarkAndPort) {
   EXPECT_EQ(PeerAddress::v4(0xc0000214, 1701, 2).to_string(), "192.0.2.20:1701#2");
   EXPECT_EQ(PeerAddress::v4(0xc0000214, 1701).to_string(), "192.0.2.20:1701");
 }
+// ---- the ack of a message that ends its exchange goes out at once ----
+
+// Delivers datagrams both ways until nothing moves, never firing a timer: what happens here happens at once.
+void pump_without_timers(Pair& p) {
+  while (p.pump()) {
+  }
+}
+
+// SCCCN, ICCN, CDN and StopCCN get no reply, so no reply can carry their ack: the receiver sends a ZLB at once.
+// Waiting for the delayed-ack timer (100 ms) instead left the sender's retransmission timer running and bounded
+// every setup by that delay.
+TEST(Endpoint, MessagesThatEndAnExchangeAreAcknowledgedAtOnce) {
+  Pair p;
+  p.build();
+  auto tid = p.lac->open_tunnel(p.now, kLnsAddr);
+  ASSERT_TRUE(tid);
+  pump_without_timers(p);  // SCCRQ, SCCRP, SCCCN, and the LNS's ZLB for the SCCCN
+  ASSERT_EQ(only<TunnelUp>(p.lac_events).size(), 1u);
+  ASSERT_EQ(only<TunnelUp>(p.lns_events).size(), 1u);
+  EXPECT_EQ(p.lac->next_deadline(), std::nullopt);  // nothing unacknowledged, no ack pending (HELLO is off)
+  EXPECT_EQ(p.lns->next_deadline(), std::nullopt);
+  const uint16_t lns_tid = only<TunnelUp>(p.lns_events)[0].tunnel_id;
+  EXPECT_EQ(p.lns->tunnel(lns_tid)->channel_stats().zlb_sent, 1u);
+
+  auto sid = p.lac->open_call(p.now, *tid, CallDirection::kIncoming);
+  ASSERT_TRUE(sid);
+  pump_without_timers(p);  // ICRQ, ICRP, ICCN, ZLB
+  ASSERT_EQ(only<SessionUp>(p.lns_events).size(), 1u);
+  EXPECT_EQ(p.lac->next_deadline(), std::nullopt);
+  EXPECT_EQ(p.lns->next_deadline(), std::nullopt);
+  EXPECT_EQ(p.lns->tunnel(lns_tid)->channel_stats().zlb_sent, 2u);
+
+  p.lac->close_session(p.now, *tid, *sid, ResultCode{result::kCdnAdministrative, std::nullopt, "bye"});
+  pump_without_timers(p);  // CDN, ZLB
+  ASSERT_EQ(only<SessionDown>(p.lns_events).size(), 1u);
+  EXPECT_EQ(p.lac->next_deadline(), std::nullopt);
+  EXPECT_EQ(p.lns->tunnel(lns_tid)->channel_stats().zlb_sent, 3u);
+
+  p.lac->close_tunnel(p.now, *tid, ResultCode{result::kStopGeneralRequest, std::nullopt, "bye"});
+  pump_without_timers(p);  // StopCCN, ZLB
+  ASSERT_EQ(only<TunnelDown>(p.lns_events).size(), 1u);
+  EXPECT_EQ(p.lac->tunnel(*tid)->held_control_bytes(), 0u);  // the StopCCN is acknowledged
+  EXPECT_EQ(p.lns->tunnel(lns_tid)->channel_stats().zlb_sent, 4u);
+}
+
+// A message that is answered (ICRQ -> ICRP) still carries its ack in the answer: no extra ZLB.
+TEST(Endpoint, AnsweredMessagesCarryTheirAckInTheAnswer) {
+  Pair p;
+  p.build();
+  auto tid = p.lac->open_tunnel(p.now, kLnsAddr);
+  pump_without_timers(p);
+  const uint16_t lns_tid = only<TunnelUp>(p.lns_events)[0].tunnel_id;
+  p.lac->open_call(p.now, *tid, CallDirection::kIncoming);
+  pump_without_timers(p);
+  // The LAC answered SCCRP with SCCCN and ICRP with ICCN: it never needed a ZLB.
+  EXPECT_EQ(p.lac->tunnel(*tid)->channel_stats().zlb_sent, 0u);
+  EXPECT_EQ(p.lns->tunnel(lns_tid)->channel_stats().zlb_sent, 2u);  // for the SCCCN and the ICCN only
+}
+
+// ---- indexes: the bookkeeping follows every tunnel through its life ----
+
+// Counts, per-address limits and the endpoint-wide session IDs come back to zero once everything is torn down and
+// reaped: nothing is left behind in an index.
+TEST(Endpoint, IndexesReturnToEmptyAfterTeardown) {
+  Pair p;
+  p.lns_cfg.max_tunnels_per_peer = 3;
+  p.lns_cfg.stop_hold = Duration(2000);
+  p.lac_cfg.stop_hold = Duration(2000);
+  p.build();
+  std::vector<uint16_t> tids;
+  for (int i = 0; i < 3; ++i) tids.push_back(*p.lac->open_tunnel(p.now, kLnsAddr));
+  p.run(Duration(1000));
+  for (uint16_t t : tids)
+    for (int s = 0; s < 4; ++s) p.lac->open_call(p.now, t, CallDirection::kIncoming);
+  p.run(Duration(1000));
+  EXPECT_EQ(only<SessionUp>(p.lns_events).size(), 12u);
+  EXPECT_EQ(p.lns->held_tunnel_count(), 3u);
+  EXPECT_EQ(p.lns->live_tunnel_count(), 3u);
+  EXPECT_EQ(p.lns->held_session_ids(), 12u);
+  // A fourth tunnel from the same address is over the per-address limit.
+  p.lac->open_tunnel(p.now, kLnsAddr);
+  p.run(Duration(500));
+  EXPECT_EQ(p.lns->drops().count("tunnel_limit"), 1u);
+
+  p.lac->close_all(p.now, ResultCode{result::kStopGeneralRequest, std::nullopt, "bye"});
+  p.run(Duration(1000));
+  EXPECT_EQ(p.lns->live_tunnel_count(), 0u);
+  EXPECT_EQ(p.lns->held_tunnel_count(), 3u);  // held closing for stop_hold
+  EXPECT_EQ(p.lns->held_session_ids(), 0u);
+  p.run(Duration(60000));
+  EXPECT_EQ(p.lns->held_tunnel_count(), 0u);
+  EXPECT_TRUE(p.lns->tunnels().empty());
+  EXPECT_EQ(p.lns->next_deadline(), std::nullopt);
+  EXPECT_EQ(p.lac->held_tunnel_count(), 0u);
+  EXPECT_EQ(p.lac->held_session_ids(), 0u);
+  // The address's count went back to zero: three new tunnels are accepted again.
+  for (int i = 0; i < 3; ++i) p.lac->open_tunnel(p.now, kLnsAddr);
+  p.run(Duration(1000));
+  EXPECT_EQ(p.lns->live_tunnel_count(), 3u);
+}
+
+// ---- cost: per datagram and per timer tick, independent of the number of tunnels ----
+
+// The same work on an endpoint that holds 100 established tunnels and on one that holds 10,000: per round an
+// ICRQ into a tunnel (a new session ID), a fresh SCCRQ and its retransmission, next_deadline and a timer tick with
+// nothing due. A walk over every tunnel on any of these paths (as next_deadline, on_timer, the session-ID check,
+// the SCCRQ-retransmission search and the per-address count once did) makes the large one a hundred times
+// slower or more; hashed indexes and ordered deadlines keep the two within a small factor. The bound is loose
+// (10x) so that a loaded machine cannot fail it.
+double seconds_for_work(size_t tunnels) {
+  L2tpConfig cfg;
+  cfg.max_tunnels = cfg.max_tunnels_per_peer = 20000;
+  cfg.max_control_rate = 0;
+  Endpoint lns(cfg, seeded(3));
+  TimePoint now{};
+  auto peer_of = [](size_t i) { return PeerAddress::v4(0x0a000001 + static_cast<uint32_t>(i / 50000), 1024 + i % 50000); };
+  std::vector<uint16_t> ids;
+  Message scccn;
+  scccn.type = MessageType::kScccn;
+  for (size_t i = 0; i < tunnels; ++i) {
+    lns.on_datagram(now, peer_of(i), sccrq_bytes(static_cast<uint16_t>(1 + i)));
+    uint16_t id = 0;
+    for (auto& a : lns.take_actions())
+      if (auto* s = std::get_if<SendDatagram>(&a)) id = s->tunnel_id;
+    lns.on_datagram(now, peer_of(i), encode_control(id, 0, 1, 1, encode_message(scccn)));
+    (void)lns.take_actions();
+    ids.push_back(id);
+  }
+  EXPECT_EQ(lns.live_tunnel_count(), tunnels);
+  std::vector<uint16_t> calls(tunnels, 0);
+  const PeerAddress fresh = PeerAddress::v4(0x0b000001, 1701);
+  const auto start = std::chrono::steady_clock::now();
+  for (uint16_t round = 0; round < 1000; ++round) {
+    const size_t t = round % tunnels;
+    Message icrq;
+    icrq.type = MessageType::kIcrq;
+    icrq.assigned_session_id = static_cast<uint16_t>(round + 1);
+    icrq.call_serial_number = round;
+    const auto k = calls[t]++;
+    lns.on_datagram(now, peer_of(t), encode_control(ids[t], 0, static_cast<uint16_t>(2 + k), static_cast<uint16_t>(1 + k), encode_message(icrq)));
+    lns.on_datagram(now, fresh, sccrq_bytes(static_cast<uint16_t>(round + 1)));  // a new tunnel
+    lns.on_datagram(now, fresh, sccrq_bytes(static_cast<uint16_t>(round + 1)));  // its retransmission
+    (void)lns.next_deadline();
+    now += std::chrono::microseconds(10);
+    lns.on_timer(now);
+    (void)lns.take_actions();
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(lns.held_session_ids(), 1000u);
+  return s;
+}
+
+TEST(EndpointScaling, PerDatagramAndTimerCostDoesNotGrowWithTheTunnelCount) {
+  double small = 1e9, large = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    small = std::min(small, seconds_for_work(100));
+    large = std::min(large, seconds_for_work(10000));
+  }
+  EXPECT_LT(large, 10 * small) << "100 tunnels: " << small << " s, 10,000 tunnels: " << large << " s";
+}
+
 }  // namespace
 }  // namespace l2tpvpn::l2tp
