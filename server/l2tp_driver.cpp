@@ -118,17 +118,13 @@ void L2tpDriver::detach_tunnel_socket(uint16_t tunnel_id) {
 
 namespace {
 
+// The same conversion as for an asio endpoint, with the datagram's mark.
 l2tp::PeerAddress to_peer(const sockaddr_storage& from, uint32_t mark) {
-  l2tp::PeerAddress p;
-  if (from.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&from);
-    p = l2tp::PeerAddress::v4(ntohl(in->sin_addr.s_addr), ntohs(in->sin_port));
-  } else if (from.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&from);
-    p.family = l2tp::PeerAddress::Family::kV6;
-    std::memcpy(p.ip.data(), &in6->sin6_addr, 16);
-    p.port = ntohs(in6->sin6_port);
-  }
+  udp::endpoint ep;
+  const size_t len = from.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  std::memcpy(ep.data(), &from, len);
+  ep.resize(len);
+  l2tp::PeerAddress p = l2tpvpn::to_peer(ep);
   p.mark = mark;
   return p;
 }

@@ -21,19 +21,13 @@ const char* to_string(SessionPhase p) {
   return "?";
 }
 
-std::string peer_field(const l2tp::PeerAddress& peer) {
-  l2tp::PeerAddress p = peer;
-  p.mark = 0;  // to_string() shows no mark then
-  return p.to_string();
-}
-
 L2tpView l2tp_view(const l2tp::Endpoint& ep) {
   L2tpView v;
   for (const l2tp::Tunnel* t : ep.tunnels()) {
     TunnelView tv;
     tv.id = t->id();
     tv.peer_id = t->peer_id();
-    tv.peer = peer_field(t->peer());
+    tv.peer = t->peer().endpoint_string();
     tv.peer_mark = t->peer().mark;
     tv.peer_host_name = t->peer_host_name();
     tv.state = t->state();

@@ -38,7 +38,8 @@ struct L2tpSessionView {
 
 struct TunnelView {
   uint16_t id = 0, peer_id = 0;
-  std::string peer;            // "a.b.c.d:port" (peer_field)
+  std::string peer;            // "a.b.c.d:port" (PeerAddress::endpoint_string): clients behind one NAT may share
+                               // it and differ by peer_mark only
   uint32_t peer_mark = 0;      // the mark of the IPsec SA the peer's datagrams come through; 0: none
   std::string peer_host_name;  // raw bytes from the peer
   l2tp::TunnelState state{};
@@ -108,7 +109,7 @@ struct SessionIpsecView {
 
 struct SessionView {
   uint16_t tunnel = 0, session = 0, peer_tunnel = 0, peer_session = 0;
-  std::string peer;        // "a.b.c.d:port" (peer_field)
+  std::string peer;        // as TunnelView::peer
   uint32_t peer_mark = 0;  // as TunnelView::peer_mark
   std::optional<std::string> user;  // raw bytes, as authenticated
   std::string address;
@@ -139,10 +140,6 @@ struct StatusSnapshot {
 
 // The PPP counters by the names the document gives them, in its order.
 std::vector<std::pair<std::string_view, uint64_t>> named_counters(const PppCounters& c);
-
-// A peer's `peer` field: its address and port, "192.0.2.7:1701" / "[2001:db8::7]:1701". Its mark is a field of
-// its own (`peer_mark`): clients behind one NAT have the same address and port and differ by the mark only.
-std::string peer_field(const l2tp::PeerAddress& peer);
 
 // The endpoint's tunnels, sessions, drops and counters.
 L2tpView l2tp_view(const l2tp::Endpoint& endpoint);

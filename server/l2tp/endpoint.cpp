@@ -33,12 +33,14 @@ std::string PeerAddress::host_string() const {
   return out;
 }
 
-std::string PeerAddress::to_string() const {
+std::string PeerAddress::endpoint_string() const {
   std::string h = host_string();
   if (family == Family::kV6) h = "[" + h + "]";
-  h += ":" + std::to_string(port);
-  if (mark != 0) h += "#" + std::to_string(mark);
-  return h;
+  return h + ":" + std::to_string(port);
+}
+
+std::string PeerAddress::to_string() const {
+  return mark == 0 ? endpoint_string() : endpoint_string() + "#" + std::to_string(mark);
 }
 
 Endpoint::Endpoint(L2tpConfig config, RandomFn random, AdmissionFn admission)

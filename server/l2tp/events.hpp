@@ -48,7 +48,10 @@ struct PeerAddress {
     h.mark = 0;
     return h;
   }
-  std::string to_string() const;  // "192.0.2.1:1701" / "[2001:db8::1]:1701", "192.0.2.1:1701#2" with a mark
+  std::string to_string() const;  // endpoint_string(), and "#2" after it with a mark: "192.0.2.1:1701#2"
+  // Address and port without the mark: "192.0.2.1:1701" / "[2001:db8::1]:1701" (what /status shows as `peer`;
+  // the mark is a field of its own there).
+  std::string endpoint_string() const;
   std::string host_string() const;
   auto operator<=>(const PeerAddress&) const = default;
 };

@@ -527,9 +527,7 @@ std::vector<SessionView> Sessions::views(std::chrono::system_clock::time_point w
     v.session = s.session_id;
     v.peer_tunnel = s.peer_tunnel_id;
     v.peer_session = s.peer_session_id;
-    l2tp::PeerAddress endpoint = s.peer;  // address and port; the SA's mark is a field of its own
-    endpoint.mark = 0;
-    v.peer = endpoint.to_string();
+    v.peer = s.peer.endpoint_string();
     v.peer_mark = s.peer.mark;
     v.user = s.user;
     v.address = ppp::to_string(s.address);

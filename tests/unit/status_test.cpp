@@ -77,10 +77,6 @@ TEST(Status, ATunnelShowsItsPeersMarkApartFromAddressAndPort) {
   EXPECT_EQ(to_json(l2tp_view(*lns_with_tunnel_from("WIN-CLIENT01")))["tunnels"][0]["peer_mark"], 0);
 }
 
-TEST(Status, ThePeerFieldIsAddressAndPortWithoutTheMark) {
-  EXPECT_EQ(peer_field(PeerAddress::v4(0xc6336407, 1701, 7)), "198.51.100.7:1701");
-  EXPECT_EQ(peer_field(PeerAddress::v4(0xc6336407, 4500)), "198.51.100.7:4500");
-}
 
 // A whole snapshot: one session with a hostile user name, PPP and IPsec views. Every rendering works from the
 // typed values: the JSON has each part docs/status.schema.json requires, /metrics counts sessions by the typed

@@ -777,6 +777,9 @@ TEST(EndpointSameNat, PerAddressLimitsIgnoreMarkAndPort) {
   EXPECT_FALSE(PeerAddress::v4(0xc0000214, 1701, 1).same_client(PeerAddress::v4(0xc0000214, 1701, 2)));
   EXPECT_EQ(PeerAddress::v4(0xc0000214, 1701, 2).to_string(), "192.0.2.20:1701#2");
   EXPECT_EQ(PeerAddress::v4(0xc0000214, 1701).to_string(), "192.0.2.20:1701");
+  // What /status shows as `peer`: address and port, the mark left to a field of its own.
+  EXPECT_EQ(PeerAddress::v4(0xc6336407, 1701, 7).endpoint_string(), "198.51.100.7:1701");
+  EXPECT_EQ(PeerAddress::v4(0xc6336407, 4500).endpoint_string(), "198.51.100.7:4500");
 }
 // ---- the ack of a message that ends its exchange goes out at once ----
 
