@@ -1,5 +1,7 @@
 #include "server/firewall.hpp"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "common/os/spawn.hpp"
@@ -191,15 +193,20 @@ TEST(FirewallDataPorts, ElementScriptsAreExact) {
 // The kernel's own check: the plan and element scripts are loaded by nft into a throwaway user and network
 // namespace (no root needed where unprivileged user namespaces are allowed; nothing of this host's rules is
 // touched). `nft -c` alone would not do: it parses, but the kernel validates chains only on commit.
+// A throwaway network namespace: root needs none but the network one; anyone else asks for a user namespace too
+// (which a chroot, such as tests/clean-room.sh's, does not allow).
+std::string unshare_flags() { return geteuid() == 0 ? "-n" : "-rn"; }
+
 TEST(FirewallDataPorts, NftLoadsThePlanAndTheElementsInAThrowawayNamespace) {
   L2TPVPN_REQUIRE(os::have_program("nft") && os::have_program("unshare"), "nft and unshare (nftables, util-linux)");
-  L2TPVPN_REQUIRE(os::run_process({"unshare", "-rn", "nft", "list", "tables"}).exit_code == 0,
-                  "an unprivileged user and network namespace with nf_tables (unshare -rn nft list tables)");
+  const std::string ns = unshare_flags();
+  L2TPVPN_REQUIRE(os::run_process({"unshare", ns, "nft", "list", "tables"}).exit_code == 0,
+                  "a network namespace with nf_tables (unshare " + ns + " nft list tables)");
   auto plan = build_plan(FirewallBackend::kNft, data_port_config());
   ASSERT_TRUE(plan);
   const std::string script = plan->install[0].second + nft_map_data_port_script(1, 20001) +
                              nft_map_data_port_script(2, 20002) + nft_unmap_data_port_script(1, 20001);
-  auto r = os::run_process({"unshare", "-rn", "sh", "-c", "nft -f - && nft list table ip l2tpvpn"}, script);
+  auto r = os::run_process({"unshare", ns, "sh", "-c", "nft -f - && nft list table ip l2tpvpn"}, script);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string& listed = r.output;
   EXPECT_TRUE(contains(listed, "elements = { 0x00000002 : 20002 }")) << listed;
@@ -210,12 +217,12 @@ TEST(FirewallDataPorts, NftLoadsThePlanAndTheElementsInAThrowawayNamespace) {
   EXPECT_TRUE(contains(listed, "snat to ip saddr:1702")) << listed;
   EXPECT_TRUE(contains(listed, "dnat to ip daddr:meta mark map @l2tp_data_port")) << listed;
   // Removing the last mark and the table leaves nothing.
-  auto gone = os::run_process({"unshare", "-rn", "sh", "-c", "nft -f - && nft list ruleset"},
+  auto gone = os::run_process({"unshare", ns, "sh", "-c", "nft -f - && nft list ruleset"},
                               script + nft_unmap_data_port_script(2, 20002) + plan->remove[0].second);
   ASSERT_EQ(gone.exit_code, 0) << gone.output;
   EXPECT_EQ(gone.output, "");
   // A second add of a mark with another port is refused by the kernel, which is why the manager deletes first.
-  auto twice = os::run_process({"unshare", "-rn", "nft", "-f", "-"},
+  auto twice = os::run_process({"unshare", ns, "nft", "-f", "-"},
                                plan->install[0].second + nft_map_data_port_script(1, 20001) +
                                    nft_map_data_port_script(1, 20003));
   EXPECT_NE(twice.exit_code, 0) << twice.output;
