@@ -4,14 +4,19 @@
 
 namespace l2tpvpn::ppp {
 
-Result<pid_t, os::LaunchError> spawn_pppd(const std::vector<std::string>& argv, int pppol2tp_fd, int report_fd,
-                                          int stderr_fd) {
+os::LaunchSpec pppd_launch_spec(const std::vector<std::string>& argv, int pppol2tp_fd, int report_fd,
+                                int stderr_fd) {
   os::LaunchSpec spec;
   spec.argv = argv;
   if (pppol2tp_fd >= 0) spec.fds.push_back({pppol2tp_fd, kPppol2tpChildFd});
   if (report_fd >= 0) spec.fds.push_back({report_fd, kReportChildFd});
   spec.stderr_fd = stderr_fd;
-  return os::spawn_process(spec);
+  return spec;
+}
+
+Result<pid_t, os::LaunchError> spawn_pppd(const std::vector<std::string>& argv, int pppol2tp_fd, int report_fd,
+                                          int stderr_fd) {
+  return os::spawn_process(pppd_launch_spec(argv, pppol2tp_fd, report_fd, stderr_fd));
 }
 
 PppdTermination pppd_termination_from_exit_status(const os::ExitStatus& s) {

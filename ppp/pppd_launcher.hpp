@@ -4,7 +4,7 @@
 // What the child gets (exact descriptor table, own process group, empty signal mask, default dispositions, PATH
 // as its only environment) is spawn_process's contract; see common/os/spawn.hpp.
 //
-// Thread-safety: functions; call from the daemon's one event-loop thread.
+// Thread-safety: functions without shared state (spawn_process's rules).
 #pragma once
 
 #include <sys/types.h>
@@ -19,7 +19,13 @@
 
 namespace l2tpvpn::ppp {
 
-// The usual pppd launch: argv from build_pppd_args, the PPPoL2TP socket (or -1 in pty mode) and the report
+// The usual pppd launch as a LaunchSpec (for a caller that starts it elsewhere, e.g. server/spawn_thread): argv from
+// build_pppd_args, the PPPoL2TP socket (or -1 in pty mode) and the report descriptor (or -1) moved to
+// kPppol2tpChildFd / kReportChildFd, stdio /dev/null except stderr when `stderr_fd` >= 0.
+os::LaunchSpec pppd_launch_spec(const std::vector<std::string>& argv, int pppol2tp_fd, int report_fd,
+                                int stderr_fd = -1);
+
+// The same, started here: argv from build_pppd_args, the PPPoL2TP socket (or -1 in pty mode) and the report
 // descriptor (or -1) moved to kPppol2tpChildFd / kReportChildFd, stdio /dev/null except stderr (pppd's own
 // "Plugin loaded"/fatal messages) when `stderr_fd` >= 0. Errors: spawn_process's.
 Result<pid_t, os::LaunchError> spawn_pppd(const std::vector<std::string>& argv, int pppol2tp_fd, int report_fd,

@@ -65,7 +65,7 @@ class Daemon {
   boost::asio::signal_set sighup_;
   boost::asio::signal_set sigchld_;
   std::unique_ptr<kernel::DataPlane> kernel_;
-  SystemPppdRunner runner_;
+  SystemPppdRunner runner_{io_};
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<IpsecSupervisor> ipsec_;
   FirewallManager firewall_;

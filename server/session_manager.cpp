@@ -23,9 +23,12 @@ namespace asio = boost::asio;
 
 // ---- SystemPppdRunner ----
 
-Result<pid_t, os::LaunchError> SystemPppdRunner::spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
-                                                       int report_fd) {
-  return ppp::spawn_pppd(argv, pppol2tp_fd, report_fd, STDERR_FILENO);
+void SystemPppdRunner::spawn(PppdStart start, Started done) {
+  auto spec = ppp::pppd_launch_spec(start.argv, start.pppol2tp.get(), start.report.get(), STDERR_FILENO);
+  std::vector<UniqueFd> keep;
+  keep.push_back(std::move(start.pppol2tp));
+  keep.push_back(std::move(start.report));
+  spawner_.start(std::move(spec), std::move(keep), std::move(done));
 }
 void SystemPppdRunner::signal(pid_t pid, int sig) { (void)os::signal_process_group(pid, sig); }
 std::optional<ppp::Reaped> SystemPppdRunner::try_reap(pid_t pid) { return ppp::try_reap_pppd(pid); }
@@ -46,6 +49,7 @@ struct SessionManager::SessionIo {
   uint64_t serial = 0;
   uint16_t tunnel_id = 0, session_id = 0;
   bool l2tp_open = true;  // data from pppd still goes out (until the session's SessionDown)
+  bool pppd_started = false;  // (pty) frames from the peer go to the pty only once pppd runs
   UniqueFd session_fd;    // (kernel) our copy of the session socket until pppd has its own
   asio::local::stream_protocol::socket report;
   ppp::ReportLineSplitter splitter;
@@ -212,6 +216,7 @@ void SessionManager::execute(const vpn::Action& action) {
           io->pty->master.assign(pty->master.release());
           boost::system::error_code nb;
           io->pty->master.non_blocking(true, nb);  // read_pty reads only when told it is readable
+          pty_by_l2tp_[{a.tunnel_id, a.session_id}] = a.serial;  // until the session's SessionDown
           core_.data_path_ready(now, a.serial, pty->slave_path);
         } else if constexpr (std::is_same_v<T, vpn::SpawnPppd>) {
           SessionIo* io = io_by_serial_.at(a.serial).get();  // made with its data path
@@ -219,19 +224,14 @@ void SessionManager::execute(const vpn::Action& action) {
           if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
             return core_.pppd_spawn_failed(now, a.serial, std::string("socketpair: ") + std::strerror(errno));
           UniqueFd ours(sv[0]), child(sv[1]);
-          auto pid = runner_.spawn(a.argv, io->session_fd.get(), child.get());
-          io->session_fd.reset();  // pppd has its own copy; the plane keeps one
-          if (!pid) return core_.pppd_spawn_failed(now, a.serial, pid.error().to_string());
           boost::system::error_code ec;
           io->report.assign(asio::local::stream_protocol(), ours.release(), ec);
           if (!ec) io->report.non_blocking(true, ec);  // read_reports reads only when told it is readable
-          core_.pppd_spawned(now, a.serial, *pid);
-          read_reports(a.serial);
-          if (io->pty) {
-            // Frames from the peer now have a pppd to go to (until the session's SessionDown).
-            pty_by_l2tp_[{io->tunnel_id, io->session_id}] = a.serial;
-            read_pty(a.serial);
-          }
+          // pppd gets our copy of the session socket; the plane keeps one.
+          runner_.spawn(PppdStart{a.argv, std::move(io->session_fd), std::move(child)},
+                        [this, serial = a.serial](Result<pid_t, os::LaunchError> pid) {
+                          on_pppd_started(serial, std::move(pid));
+                        });
         } else if constexpr (std::is_same_v<T, vpn::SignalPppd>) {
           runner_.signal(a.pid, a.signal);
         } else if constexpr (std::is_same_v<T, vpn::ReleaseSession>) {
@@ -240,7 +240,10 @@ void SessionManager::execute(const vpn::Action& action) {
           boost::system::error_code ec;
           it->second->report.close(ec);
           if (it->second->pty) it->second->pty->master.close(ec);
-          pty_by_l2tp_.erase({it->second->tunnel_id, it->second->session_id});
+          // Its L2TP IDs may already belong to a newer session (SessionDown came first and the IDs were reused).
+          if (auto p = pty_by_l2tp_.find({it->second->tunnel_id, it->second->session_id});
+              p != pty_by_l2tp_.end() && p->second == a.serial)
+            pty_by_l2tp_.erase(p);
           io_by_serial_.erase(it);
         }
       },
@@ -262,7 +265,7 @@ void SessionManager::on_session_data(const l2tp::SessionData& a) {
   auto it = pty_by_l2tp_.find({a.tunnel_id, a.session_id});
   if (it == pty_by_l2tp_.end()) return;
   auto io = io_by_serial_.find(it->second);
-  if (io == io_by_serial_.end() || !io->second->pty) return;
+  if (io == io_by_serial_.end() || !io->second->pty || !io->second->pppd_started) return;
   SessionIo& s = *io->second;
   switch (s.pty->backlog.push(a.ppp)) {
     case ppp::PtyBacklog::Verdict::kTooLong: ++core_.counters().pty_oversize_drops; return;
@@ -366,6 +369,23 @@ void SessionManager::read_reports(uint64_t serial) {
 
 // ---- pppd exit ----
 
+void SessionManager::on_pppd_started(uint64_t serial, Result<pid_t, os::LaunchError> pid) {
+  const auto now = l2tp::Clock::now();
+  if (!pid) {
+    core_.pppd_spawn_failed(now, serial, pid.error().to_string());
+    return run();
+  }
+  core_.pppd_spawned(now, serial, *pid);
+  if (auto it = io_by_serial_.find(serial); it != io_by_serial_.end()) {
+    read_reports(serial);
+    SessionIo& io = *it->second;
+    io.pppd_started = true;  // (pty) frames from the peer now have a pppd to go to
+    if (io.pty) read_pty(serial);  // (what pppd writes after the call ended is read and dropped)
+  }
+  if (auto r = runner_.try_reap(*pid)) core_.pppd_exited(now, *pid, r->termination);
+  run();
+}
+
 void SessionManager::reap_children() {
   for (int pid : core_.running_pids()) {
     auto r = runner_.try_reap(pid);
@@ -377,6 +397,11 @@ void SessionManager::reap_children() {
 
 void SessionManager::kill_all() {
   stopping_ = true;
+  // pppds started whose pid we have not learnt yet: the core does not know them, so they are killed here.
+  for (pid_t pid : runner_.cancel_spawns()) {
+    runner_.signal(pid, SIGKILL);
+    (void)runner_.wait(pid);
+  }
   for (int pid : core_.running_pids()) {
     runner_.signal(pid, SIGKILL);
     auto r = runner_.wait(pid);

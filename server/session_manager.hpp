@@ -5,13 +5,15 @@
 //   MapDataPort / UnmapDataPort                the firewall's map of an SA's data port (set_data_port_sink)
 //   CreateKernelSession / DestroyKernelSession the PPPoL2TP session socket pppd gets
 //   OpenPty                                    the pty pair of the userspace data path, framed with ppp/hdlc
-//   SpawnPppd / SignalPppd                     pppd through a PppdRunner, with the data path and a report socketpair
+//   SpawnPppd / SignalPppd                     pppd through a PppdRunner, with the data path and a report socketpair;
+//                                              the start runs off the event loop (SpawnThread) and its pid comes
+//                                              back later (on_pppd_started), so no datagram waits for a pppd start
 //   ReleaseSession                             the session's report socket and pty closed
 //   CloseSession / CloseTunnel                 CDN / StopCCN: handed to the daemon's sink (set_l2tp_sink), which
 //                                              drives the endpoint; here only without one (tests)
 //   Log                                        one log line
-// Each step's outcome goes back to the core at once (data_path_ready, pppd_spawned, ...); the core's actions are
-// run in order by one loop, never re-entrantly.
+// Each step's outcome goes back to the core at once (data_path_ready, ...), a pppd start's when it is known
+// (pppd_spawned / pppd_spawn_failed); the core's actions are run in order by one loop, never re-entrantly.
 //
 // pppd is started through a PppdRunner so that tests can stand in for it (and for its plugin, by writing report
 // lines into the descriptor the runner is given).
@@ -39,6 +41,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/unique_fd.hpp"
 #include "ppp/hdlc.hpp"
 #include "ppp/ip_pool.hpp"
 #include "ppp/plugin_report.hpp"
@@ -50,30 +53,47 @@
 #include "server/l2tp_driver.hpp"
 #include "server/link_stats.hpp"
 #include "server/setup_error.hpp"
+#include "server/spawn_thread.hpp"
 #include "server/status.hpp"
 #include "server/vpn/sessions.hpp"
 
 namespace l2tpvpn {
 
+// What a pppd start is given: its argv and the descriptors it gets (closed by the runner once pppd has its
+// copies, or the start failed or was cancelled).
+struct PppdStart {
+  std::vector<std::string> argv;
+  UniqueFd pppol2tp;  // the PPPoL2TP session socket; empty in pty mode
+  UniqueFd report;    // the child's end of the report socketpair
+};
+
 class PppdRunner {
  public:
+  using Started = std::function<void(Result<pid_t, os::LaunchError>)>;
   virtual ~PppdRunner() = default;
-  // pppol2tp_fd: -1 in pty mode. report_fd: the child's end of the report socketpair.
-  virtual Result<pid_t, os::LaunchError> spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
-                                                int report_fd) = 0;
+  // Starts pppd; `done` gets its pid or why it did not start, on the event loop's thread, later or at once.
+  virtual void spawn(PppdStart start, Started done) = 0;
+  // Shutdown: starts not made yet are dropped and their `done` never runs; returns the pids of pppds started
+  // whose `done` will now never run (the caller signals and reaps them).
+  virtual std::vector<pid_t> cancel_spawns() = 0;
   virtual void signal(pid_t pid, int sig) = 0;
   virtual std::optional<ppp::Reaped> try_reap(pid_t pid) = 0;
   virtual ppp::Reaped wait(pid_t pid) = 0;  // blocking; shutdown only
 };
 
-// The real thing: ppp::spawn_pppd (pppd's stderr goes to ours), signals to the process group.
+// The real thing: ppp::pppd_launch_spec started on a SpawnThread, off the event loop (pppd's stderr goes to ours);
+// signals to the process group.
 class SystemPppdRunner final : public PppdRunner {
  public:
-  Result<pid_t, os::LaunchError> spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
-                                        int report_fd) override;
+  explicit SystemPppdRunner(boost::asio::io_context& io) : spawner_(io) {}
+  void spawn(PppdStart start, Started done) override;
+  std::vector<pid_t> cancel_spawns() override { return spawner_.cancel(); }
   void signal(pid_t pid, int sig) override;
   std::optional<ppp::Reaped> try_reap(pid_t pid) override;
   ppp::Reaped wait(pid_t pid) override;
+
+ private:
+  SpawnThread spawner_;
 };
 
 struct SessionManagerConfig {
@@ -160,6 +180,8 @@ class SessionManager {
   SessionIo* io_for(uint64_t serial, uint16_t tunnel_id, uint16_t session_id);
   void arm_timer();
   void on_session_data(const l2tp::SessionData& a);
+  // A pppd start's outcome. Its pid may have ended already (its SIGCHLD came before we knew the pid): reaped here.
+  void on_pppd_started(uint64_t serial, Result<pid_t, os::LaunchError> pid);
   void read_reports(uint64_t serial);
   void read_pty(uint64_t serial);
   void write_pty(SessionIo& s);

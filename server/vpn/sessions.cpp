@@ -517,7 +517,7 @@ std::vector<SessionView> Sessions::views(std::chrono::system_clock::time_point w
   std::vector<SessionView> out;
   for (const auto& [serial, s] : sessions_) {
     SessionView v;
-    if (!s.l2tp_open || s.pid == 0 || (s.phase && is_going_down(*s.phase)))
+    if (!s.l2tp_open || (s.pid == 0 && !s.spawning) || (s.phase && is_going_down(*s.phase)))
       v.state = SessionPhase::kClosing;
     else if (s.ip_up)
       v.state = SessionPhase::kUp;

@@ -34,16 +34,33 @@ struct FakePppd {
 
 class FakeRunner : public PppdRunner {
  public:
-  Result<pid_t, os::LaunchError> spawn(const std::vector<std::string>& argv, int pppol2tp_fd,
-                                        int report_fd) override {
-    if (fail_spawn) return unexpected(os::LaunchError{"posix_spawn", ENOENT, "test"});
+  // A start answers at once, or with `defer` only when the test calls finish_starts() (a start still running on
+  // the spawn thread while the event loop goes on).
+  void spawn(PppdStart start, Started done) override {
+    if (fail_spawn) return done(unexpected(os::LaunchError{"posix_spawn", ENOENT, "test"}));
     pid_t pid = next_pid++;
     auto& p = procs[pid];
-    p.argv = argv;
-    p.pppol2tp_fd = pppol2tp_fd;
-    p.report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, 3);
+    p.argv = start.argv;
+    p.pppol2tp_fd = start.pppol2tp.get();
+    p.report_fd = fcntl(start.report.get(), F_DUPFD_CLOEXEC, 3);
     order.push_back(pid);
-    return pid;
+    if (defer) {
+      deferred.emplace_back(pid, std::move(done));
+      return;
+    }
+    done(pid);
+  }
+  void finish_starts() {
+    auto d = std::move(deferred);
+    deferred.clear();
+    for (auto& [pid, done] : d) done(pid);
+  }
+  std::vector<pid_t> cancel_spawns() override {
+    std::vector<pid_t> pids;
+    for (auto& [pid, done] : deferred) pids.push_back(pid);
+    deferred.clear();
+    cancelled.insert(cancelled.end(), pids.begin(), pids.end());
+    return pids;
   }
   void signal(pid_t pid, int sig) override {
     auto& p = procs.at(pid);
@@ -91,6 +108,9 @@ class FakeRunner : public PppdRunner {
   pid_t next_pid = 40000;
   bool obey_sighup = true;
   bool fail_spawn = false;
+  bool defer = false;
+  std::vector<std::pair<pid_t, Started>> deferred;
+  std::vector<pid_t> cancelled;  // handed to the manager by cancel_spawns
 };
 
 bool has_arg_pair(const std::vector<std::string>& argv, const std::string& a, const std::string& b) {
@@ -459,6 +479,75 @@ TEST_F(SessionManagerTest, PtyModeFramesBothWays) {
   close(fd);
   EXPECT_EQ(manager_->stats().pty_frames_in, 1u);
   EXPECT_EQ(manager_->stats().pty_frames_out, 1u);
+}
+
+// pppd starts off the event loop: while one is still running, the call is answered (ICCN acknowledged) and the
+// session waits in "starting" without a pid; the pid arrives later.
+TEST_F(SessionManagerTest, TheCallIsAnsweredWhilePppdIsStillStarting) {
+  runner_.defer = true;
+  make_manager(true);
+  uint16_t t = open_tunnel();
+  call(t);
+  ASSERT_TRUE(run_until([&] { return !lac<l2tp::SessionUp>().empty(); })) << "the LAC's call is up (ICCN sent)";
+  ASSERT_TRUE(run_until([&] { return manager_->session_count() == 1; }));
+  EXPECT_EQ(manager_->running_pppd(), 0u);
+  EXPECT_EQ(session_json()["state"], "starting");
+  runner_.finish_starts();
+  EXPECT_EQ(manager_->running_pppd(), 1u);
+  EXPECT_EQ(session_json()["pppd_pid"], runner_.order[0]);
+}
+
+// The call ends while its pppd starts: once the pid is known pppd gets SIGHUP, and everything goes when it exits.
+TEST_F(SessionManagerTest, ACallEndedWhilePppdStartsStopsItOnceStarted) {
+  runner_.defer = true;
+  make_manager(true);
+  uint16_t t = open_tunnel();
+  uint16_t s = call(t);
+  pid_t pid = runner_.order[0];
+  lac_->close_session(l2tp::Clock::now(), t, s, l2tp::ResultCode{3, std::nullopt, "bye"});
+  lac_driver_->kick();
+  ASSERT_TRUE(run_until([&] { return !lns_actions_.empty() && plane_.session_count() == 0; }));
+  EXPECT_EQ(manager_->session_count(), 1u) << "held until its pppd start reports";
+  EXPECT_TRUE(runner_.procs.at(pid).signals.empty());
+  runner_.finish_starts();  // pppd_spawned: SIGHUP at once, and it obeys
+  ASSERT_TRUE(run_until([&] { return manager_->session_count() == 0; }));
+  EXPECT_EQ(runner_.procs.at(pid).signals, std::vector<int>{SIGHUP});
+  EXPECT_EQ(manager_->pool().sessions(), 0u);
+}
+
+// pppd may exit before its pid reaches the event loop (its SIGCHLD came and went): it is reaped when the pid does.
+TEST_F(SessionManagerTest, APppdThatEndedBeforeItsPidArrivedIsReaped) {
+  runner_.defer = true;
+  make_manager(true);
+  uint16_t t = open_tunnel();
+  call(t);
+  pid_t pid = runner_.order[0];
+  runner_.exit_with(pid, 1);
+  ASSERT_TRUE(run_until([&] { return runner_.procs.at(pid).exited.has_value(); }));
+  io_.restart();
+  io_.run_for(50ms);  // the SIGCHLD is handled: nothing the manager knows has ended
+  EXPECT_EQ(manager_->session_count(), 1u);
+  runner_.finish_starts();
+  ASSERT_TRUE(run_until([&] { return manager_->session_count() == 0 && !lac<l2tp::SessionDown>().empty(); }))
+      << "reaped as soon as its pid was known, and the call closed";
+  EXPECT_EQ(manager_->running_pppd(), 0u);
+}
+
+// Shutdown while starts are in flight: the pppds already started (pid not delivered) are killed and reaped too.
+TEST_F(SessionManagerTest, KillAllKillsPppdsWhosePidHadNotArrived) {
+  runner_.defer = true;
+  make_manager(true);
+  uint16_t t = open_tunnel();
+  call(t);
+  call(t);
+  manager_->kill_all();
+  EXPECT_EQ(runner_.cancelled, runner_.order);
+  for (pid_t pid : runner_.order) {
+    EXPECT_EQ(runner_.procs.at(pid).signals, std::vector<int>{SIGKILL});
+    EXPECT_TRUE(runner_.procs.at(pid).exited);
+  }
+  EXPECT_EQ(manager_->session_count(), 0u);
+  EXPECT_EQ(manager_->pool().sessions(), 0u);
 }
 
 }  // namespace

@@ -509,6 +509,21 @@ TEST(Sessions, ViewsFollowTheSessionsPhase) {
   EXPECT_EQ(v.bytes_in, 100u);
 }
 
+// pppd starts off the event loop: between SpawnPppd and its pid the session is starting, not closing.
+TEST(Sessions, ASessionWhosePppdIsStillStartingIsStarting) {
+  Fixture f;
+  f.build();
+  f.tunnel_up(7);
+  auto k = only<CreateKernelSession>(f.session_up(7, 70)).at(0);
+  f.core->data_path_ready(f.now, k.serial, std::nullopt);
+  ASSERT_EQ(kinds(f.take()), "SpawnPppd");
+  auto wall = std::chrono::system_clock::now();
+  EXPECT_EQ(f.core->views(wall, f.now).at(0).state, SessionPhase::kStarting);
+  EXPECT_FALSE(f.core->views(wall, f.now).at(0).pppd_pid);
+  f.session_down(7, 70);
+  EXPECT_EQ(f.core->views(wall, f.now).at(0).state, SessionPhase::kClosing);
+}
+
 TEST(Sessions, ReleaseAllAtShutdownLeavesNothing) {
   Fixture f;
   f.build();
