@@ -24,11 +24,26 @@ namespace asio = boost::asio;
 // ---- SystemPppdRunner ----
 
 void SystemPppdRunner::spawn(PppdStart start, Started done) {
-  auto spec = ppp::pppd_launch_spec(start.argv, start.pppol2tp.get(), start.report.get(), STDERR_FILENO);
-  std::vector<UniqueFd> keep;
-  keep.push_back(std::move(start.pppol2tp));
-  keep.push_back(std::move(start.report));
-  spawner_.start(std::move(spec), std::move(keep), std::move(done));
+  // The job runs on the spawn thread: it makes the report socketpair there and closes the child's end and the
+  // session socket once pppd has its copies. Our end reaches `done` through `report`.
+  auto session = std::make_shared<UniqueFd>(std::move(start.pppol2tp));
+  auto report = std::make_shared<UniqueFd>();
+  spawner_.start(
+      [argv = std::move(start.argv), session, report]() -> Result<pid_t, os::LaunchError> {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+          return unexpected(os::LaunchError{"socketpair", errno, {}});
+        UniqueFd child(sv[1]);
+        *report = UniqueFd(sv[0]);
+        auto pid = os::spawn_process(ppp::pppd_launch_spec(argv, session->get(), child.get(), STDERR_FILENO));
+        session->reset();
+        if (!pid) report->reset();
+        return pid;
+      },
+      [report, done = std::move(done)](Result<pid_t, os::LaunchError> pid) {
+        if (!pid) return done(unexpected(pid.error()));
+        done(PppdRunning{*pid, std::move(*report)});
+      });
 }
 void SystemPppdRunner::signal(pid_t pid, int sig) { (void)os::signal_process_group(pid, sig); }
 std::optional<ppp::Reaped> SystemPppdRunner::try_reap(pid_t pid) { return ppp::try_reap_pppd(pid); }
@@ -220,17 +235,10 @@ void SessionManager::execute(const vpn::Action& action) {
           core_.data_path_ready(now, a.serial, pty->slave_path);
         } else if constexpr (std::is_same_v<T, vpn::SpawnPppd>) {
           SessionIo* io = io_by_serial_.at(a.serial).get();  // made with its data path
-          int sv[2];
-          if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-            return core_.pppd_spawn_failed(now, a.serial, std::string("socketpair: ") + std::strerror(errno));
-          UniqueFd ours(sv[0]), child(sv[1]);
-          boost::system::error_code ec;
-          io->report.assign(asio::local::stream_protocol(), ours.release(), ec);
-          if (!ec) io->report.non_blocking(true, ec);  // read_reports reads only when told it is readable
           // pppd gets our copy of the session socket; the plane keeps one.
-          runner_.spawn(PppdStart{a.argv, std::move(io->session_fd), std::move(child)},
-                        [this, serial = a.serial](Result<pid_t, os::LaunchError> pid) {
-                          on_pppd_started(serial, std::move(pid));
+          runner_.spawn(PppdStart{a.argv, std::move(io->session_fd)},
+                        [this, serial = a.serial](Result<PppdRunning, os::LaunchError> started) {
+                          on_pppd_started(serial, std::move(started));
                         });
         } else if constexpr (std::is_same_v<T, vpn::SignalPppd>) {
           runner_.signal(a.pid, a.signal);
@@ -369,20 +377,24 @@ void SessionManager::read_reports(uint64_t serial) {
 
 // ---- pppd exit ----
 
-void SessionManager::on_pppd_started(uint64_t serial, Result<pid_t, os::LaunchError> pid) {
+void SessionManager::on_pppd_started(uint64_t serial, Result<PppdRunning, os::LaunchError> started) {
   const auto now = l2tp::Clock::now();
-  if (!pid) {
-    core_.pppd_spawn_failed(now, serial, pid.error().to_string());
+  if (!started) {
+    core_.pppd_spawn_failed(now, serial, started.error().to_string());
     return run();
   }
-  core_.pppd_spawned(now, serial, *pid);
+  const pid_t pid = started->pid;
+  core_.pppd_spawned(now, serial, pid);
   if (auto it = io_by_serial_.find(serial); it != io_by_serial_.end()) {
-    read_reports(serial);
     SessionIo& io = *it->second;
+    boost::system::error_code ec;
+    io.report.assign(asio::local::stream_protocol(), started->report.release(), ec);
+    if (!ec) io.report.non_blocking(true, ec);  // read_reports reads only when told it is readable
+    read_reports(serial);
     io.pppd_started = true;  // (pty) frames from the peer now have a pppd to go to
     if (io.pty) read_pty(serial);  // (what pppd writes after the call ended is read and dropped)
   }
-  if (auto r = runner_.try_reap(*pid)) core_.pppd_exited(now, *pid, r->termination);
+  if (auto r = runner_.try_reap(pid)) core_.pppd_exited(now, pid, r->termination);
   run();
 }
 

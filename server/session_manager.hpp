@@ -59,19 +59,25 @@
 
 namespace l2tpvpn {
 
-// What a pppd start is given: its argv and the descriptors it gets (closed by the runner once pppd has its
-// copies, or the start failed or was cancelled).
+// What a pppd start is given: its argv and the PPPoL2TP session socket (closed by the runner once pppd has its
+// copy, or the start failed or was cancelled; empty in pty mode).
 struct PppdStart {
   std::vector<std::string> argv;
-  UniqueFd pppol2tp;  // the PPPoL2TP session socket; empty in pty mode
-  UniqueFd report;    // the child's end of the report socketpair
+  UniqueFd pppol2tp;
+};
+// A pppd that started: its pid and our end of its report socketpair (made by the runner when the start runs, so a
+// queue of starts holds no descriptors for it).
+struct PppdRunning {
+  pid_t pid = 0;
+  UniqueFd report;
 };
 
 class PppdRunner {
  public:
-  using Started = std::function<void(Result<pid_t, os::LaunchError>)>;
+  using Started = std::function<void(Result<PppdRunning, os::LaunchError>)>;
   virtual ~PppdRunner() = default;
-  // Starts pppd; `done` gets its pid or why it did not start, on the event loop's thread, later or at once.
+  // Starts pppd with a report socketpair (the child's end at kReportChildFd); `done` gets its pid and our end, or
+  // why it did not start, on the event loop's thread, later or at once.
   virtual void spawn(PppdStart start, Started done) = 0;
   // Shutdown: starts not made yet are dropped and their `done` never runs; returns the pids of pppds started
   // whose `done` will now never run (the caller signals and reaps them).
@@ -181,7 +187,7 @@ class SessionManager {
   void arm_timer();
   void on_session_data(const l2tp::SessionData& a);
   // A pppd start's outcome. Its pid may have ended already (its SIGCHLD came before we knew the pid): reaped here.
-  void on_pppd_started(uint64_t serial, Result<pid_t, os::LaunchError> pid);
+  void on_pppd_started(uint64_t serial, Result<PppdRunning, os::LaunchError> started);
   void read_reports(uint64_t serial);
   void read_pty(uint64_t serial);
   void write_pty(SessionIo& s);

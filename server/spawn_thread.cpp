@@ -34,12 +34,18 @@ SpawnThread::~SpawnThread() {
   worker_.join();
 }
 
-void SpawnThread::start(os::LaunchSpec spec, std::vector<UniqueFd> keep, Done done) {
+void SpawnThread::start(Job job, Done done) {
   {
     std::lock_guard lock(shared_->mutex);
-    shared_->queue.push_back(Request{std::move(spec), std::move(keep), std::move(done), shared_->generation});
+    shared_->queue.push_back(Request{std::move(job), std::move(done), shared_->generation});
   }
   shared_->wake.notify_one();
+}
+
+void SpawnThread::start(os::LaunchSpec spec, std::vector<UniqueFd> keep, Done done) {
+  // std::function wants a copyable callable: the descriptors ride in a shared vector, closed with the job.
+  auto fds = std::make_shared<std::vector<UniqueFd>>(std::move(keep));
+  start([spec = std::move(spec), fds] { return os::spawn_process(spec); }, std::move(done));
 }
 
 std::vector<pid_t> SpawnThread::cancel() {
@@ -67,8 +73,8 @@ void SpawnThread::run() {
     // While the child starts, io.run() must not return for lack of work: the completion is still to come.
     auto work = asio::make_work_guard(io_);
     lock.unlock();
-    auto result = os::spawn_process(r.spec);
-    r.keep.clear();  // the child has its copies
+    auto result = r.job();
+    r.job = nullptr;  // what it owns is closed: the child has its copies
     lock.lock();
     s->busy = false;
     if (r.generation == s->generation) {

@@ -3,16 +3,16 @@
 // posix_spawn blocks its caller until the child has exec'd: glibc clones with CLONE_VM|CLONE_VFORK, so the
 // calling thread waits while the child copies the daemon's descriptor table (which grows with the sessions), runs
 // its file actions and exec's. That is about a millisecond per pppd; on the event loop a burst of session setups
-// would hold every datagram behind it (acks included). Here one worker thread does the starts, in the order they
-// were asked for, and each outcome is posted back to the io_context, where `done` runs.
+// would hold every datagram behind it (acks included). Here one worker thread runs the start jobs, in the order
+// they were asked for, and each outcome is posted back to the io_context, where `done` runs.
 //
-// Descriptors: a request owns the descriptors its LaunchSpec names (`keep`); they are closed on the worker once the
-// child has its copies (or the start failed, or the request was cancelled). spawn_process gives the child an exact
-// descriptor table (it closes everything above its targets), so descriptors the event loop opens meanwhile without
-// O_CLOEXEC never leak into a child.
+// A job is a function that starts one process (os::spawn_process) and returns its pid. It runs on the worker and
+// is destroyed there, so whatever it owns (the descriptors the child gets) is closed once the child has its
+// copies; a job that makes descriptors (a socketpair) makes them when it runs, so a long queue holds none.
+// spawn_process gives the child an exact descriptor table (it closes everything above its targets), so
+// descriptors the event loop opens meanwhile without O_CLOEXEC never leak into a child.
 //
-// Cancelling (shutdown): cancel() drops the requests not yet started (their `done` never runs, their descriptors
-// are closed), waits for the start in progress, and returns the pids of children started whose `done` has not run
+// Cancelling (shutdown): cancel() drops the jobs not yet run (their `done` never runs, what they own is closed), waits for the start in progress, and returns the pids of children started whose `done` has not run
 // yet: from then on those `done`s are dropped too, and the caller owns the children (signal and reap them).
 // Requests made after cancel() are served as usual.
 //
@@ -40,6 +40,7 @@ namespace l2tpvpn {
 
 class SpawnThread {
  public:
+  using Job = std::function<Result<pid_t, os::LaunchError>()>;
   using Done = std::function<void(Result<pid_t, os::LaunchError>)>;
 
   explicit SpawnThread(boost::asio::io_context& io);
@@ -49,6 +50,8 @@ class SpawnThread {
   SpawnThread(const SpawnThread&) = delete;
   SpawnThread& operator=(const SpawnThread&) = delete;
 
+  void start(Job job, Done done);
+  // The usual job: spawn_process(spec), the `keep` descriptors (those spec names) closed after it.
   void start(os::LaunchSpec spec, std::vector<UniqueFd> keep, Done done);
   std::vector<pid_t> cancel();
 
@@ -57,8 +60,7 @@ class SpawnThread {
 
  private:
   struct Request {
-    os::LaunchSpec spec;
-    std::vector<UniqueFd> keep;
+    Job job;
     Done done;
     uint64_t generation = 0;
   };

@@ -62,11 +62,20 @@ def rss_kib(pid):
 
 
 def children_of(pid):
+    """The children of every thread of `pid` (l2tpvpnd starts pppd from a thread of its own, and /proc lists a
+    child under the thread that started it)."""
+    kids = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return []
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return kids
 
 
 def raise_nofile():

@@ -38,26 +38,25 @@ class FakeRunner : public PppdRunner {
   // the spawn thread while the event loop goes on).
   void spawn(PppdStart start, Started done) override {
     if (fail_spawn) return done(unexpected(os::LaunchError{"posix_spawn", ENOENT, "test"}));
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return done(unexpected(os::LaunchError{"socketpair", errno, {}}));
     pid_t pid = next_pid++;
     auto& p = procs[pid];
     p.argv = start.argv;
     p.pppol2tp_fd = start.pppol2tp.get();
-    p.report_fd = fcntl(start.report.get(), F_DUPFD_CLOEXEC, 3);
+    p.report_fd = sv[1];  // the child's end: the test writes the plugin's lines into it
     order.push_back(pid);
-    if (defer) {
-      deferred.emplace_back(pid, std::move(done));
-      return;
-    }
-    done(pid);
+    deferred.emplace_back(PppdRunning{pid, UniqueFd(sv[0])}, std::move(done));
+    if (!defer) finish_starts();
   }
   void finish_starts() {
     auto d = std::move(deferred);
     deferred.clear();
-    for (auto& [pid, done] : d) done(pid);
+    for (auto& [running, done] : d) done(std::move(running));
   }
   std::vector<pid_t> cancel_spawns() override {
     std::vector<pid_t> pids;
-    for (auto& [pid, done] : deferred) pids.push_back(pid);
+    for (auto& [running, done] : deferred) pids.push_back(running.pid);
     deferred.clear();
     cancelled.insert(cancelled.end(), pids.begin(), pids.end());
     return pids;
@@ -109,7 +108,7 @@ class FakeRunner : public PppdRunner {
   bool obey_sighup = true;
   bool fail_spawn = false;
   bool defer = false;
-  std::vector<std::pair<pid_t, Started>> deferred;
+  std::vector<std::pair<PppdRunning, Started>> deferred;
   std::vector<pid_t> cancelled;  // handed to the manager by cancel_spawns
 };
 
