@@ -46,7 +46,9 @@ class Daemon {
   void watch_hup();
   void register_control();
   // Everything /status, /metrics and the control socket report, gathered from each part's view.
-  StatusSnapshot snapshot() const;
+  // What /status and the control socket show. `tallies_only` (for /metrics): the tunnels, sessions and SAs are
+  // only counted (StatusSnapshot::tallies), which with thousands of them is what makes the document cost.
+  StatusSnapshot snapshot(bool tallies_only = false) const;
   // RFC 3193 coupling (server/vpn/coupling): the endpoint's tunnels as the core sees them, the SA view changed,
   // and the core's actions run (StopCCN through the endpoint, IKE_SA terminate through the supervisor).
   std::vector<vpn::TunnelRef> tunnel_refs() const;

@@ -334,13 +334,20 @@ void IpsecSupervisor::restart_charon() {
 }
 
 IpsecView IpsecSupervisor::view() const {
-  IpsecView v;
+  IpsecView v = view_without_sas();
   for (const auto& sa : registry_.all()) {
     v.sas.push_back(SaView{sa.remote_address.to_string(), sa.remote_port, sa.nat, sa.encap,
                            sa.ike_name + "[" + std::to_string(sa.ike_id) + "]",
                            sa.child_name + "{" + std::to_string(sa.child_id) + "}", proposal_text(sa.ike),
                            proposal_text(sa.esp), sa.bytes_in, sa.bytes_out, sa.mark_in, sa.mark_out});
   }
+  return v;
+}
+
+size_t IpsecSupervisor::sa_count() const { return registry_.size(); }
+
+IpsecView IpsecSupervisor::view_without_sas() const {
+  IpsecView v;
   v.required = config_.ipsec.required;
   v.charon = mode_name();
   v.vici_socket = mode_ == Mode::kNone ? "" : config_socket();

@@ -99,6 +99,9 @@ class IpsecSupervisor {
   size_t pending_terminates() const { return pending_terminates_; }
 
   IpsecView view() const;
+  // The view without its SA list (for /metrics, which only counts them: sa_count).
+  IpsecView view_without_sas() const;
+  size_t sa_count() const;
   const char* mode_name() const;
   bool link_ready() const { return link_ && link_->state() == ipsec::LinkState::kReady; }
 

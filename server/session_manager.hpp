@@ -142,6 +142,7 @@ class SessionManager {
   // One view per session (pppd running or exiting), for the status snapshot. The interface counters of sessions
   // that are up come from one rtnetlink dump for all of them, reused for kLinkStatsMaxAge (server/link_stats).
   std::vector<SessionView> session_views() const;
+  std::map<SessionPhase, uint64_t> phase_counts() const { return core_.phase_counts(); }
   static constexpr std::chrono::milliseconds kLinkStatsMaxAge{1000};
   // The default data path (a tunnel that shares its peer endpoint with a kernel tunnel uses the pty).
   const char* data_path_name() const { return kernel_ ? "kernel" : "pty"; }

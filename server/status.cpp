@@ -1,5 +1,6 @@
 #include "server/status.hpp"
 
+#include <charconv>
 #include <limits>
 #include <span>
 #include <sstream>
@@ -21,9 +22,16 @@ const char* to_string(SessionPhase p) {
   return "?";
 }
 
-L2tpView l2tp_view(const l2tp::Endpoint& ep) {
+L2tpView l2tp_view(const l2tp::Endpoint& ep, Tallies* tallies) {
   L2tpView v;
+  v.retransmissions = ep.stats().retransmissions_of_gone_tunnels;
   for (const l2tp::Tunnel* t : ep.tunnels()) {
+    if (tallies) {
+      ++tallies->tunnels[t->state()];
+      for (const auto& s : t->sessions()) ++tallies->l2tp_sessions[s.state];
+      v.retransmissions += t->channel_stats().retransmissions;
+      continue;
+    }
     TunnelView tv;
     tv.id = t->id();
     tv.peer_id = t->peer_id();
@@ -39,7 +47,6 @@ L2tpView l2tp_view(const l2tp::Endpoint& ep) {
   }
   for (const auto& [k, n] : ep.drops()) v.drops[k] = n;
   v.stats = ep.stats();
-  v.retransmissions = v.stats.retransmissions_of_gone_tunnels;
   for (const auto& t : v.tunnels) v.retransmissions += t.control.retransmissions;
   return v;
 }
@@ -314,6 +321,128 @@ json write_object(const S& view, F fields) {
   return j;
 }
 
+// --- the text writer ---
+//
+// The same document as Writer's tree dumped compact, written straight into one string: /status with 10,000
+// sessions is megabytes, and the tree (a std::map node and a heap string per key and value) cost more than the
+// text. Keys come in the order the field lists give them (the tree sorts them; JSON readers do not care). Strings
+// that need no escaping (printable ASCII without `"` and `\`: every key, and what display_escape makes) are
+// copied as they are; any other goes through nlohmann's own serializer.
+class TextWriter {
+ public:
+  explicit TextWriter(std::string& out) : out_(out) {}
+
+  template <class T>
+  void operator()(const char* key, const T& value) {
+    name(key);
+    put(value);
+  }
+  template <class F>
+  void object(const char* key, F&& fields) {
+    name(key);
+    out_ += '{';
+    TextWriter w(out_);
+    fields(w);
+    out_ += '}';
+  }
+  template <class T, class F>
+  void array(const char* key, const std::vector<T>& items, F&& fields) {
+    name(key);
+    write_array(out_, items, fields);
+  }
+  template <class T, class F>
+  void optional_object(const char* key, const std::optional<T>& item, F&& fields) {
+    name(key);
+    if (item)
+      write(out_, *item, fields);
+    else
+      out_ += "null";
+  }
+
+  template <class T, class F>
+  static void write(std::string& out, const T& item, F& fields) {
+    out += '{';
+    TextWriter w(out);
+    fields(w, item);
+    out += '}';
+  }
+  template <class T, class F>
+  static void write_array(std::string& out, const std::vector<T>& items, F& fields) {
+    out += '[';
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i) out += ',';
+      write(out, items[i], fields);
+    }
+    out += ']';
+  }
+  static void string(std::string& out, std::string_view s) {
+    for (char ch : s) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+        out += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+        return;
+      }
+    }
+    out += '"';
+    out += s;
+    out += '"';
+  }
+
+ private:
+  void name(const char* key) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    string(out_, key);
+    out_ += ':';
+  }
+  template <class T>
+  void put(const T& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+      out_ += v ? "true" : "false";
+    } else if constexpr (std::is_enum_v<T>) {
+      string(out_, name_of(v));
+    } else if constexpr (std::is_integral_v<T>) {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, v);
+      out_.append(buf, r.ptr);
+    } else {
+      string(out_, std::string_view(v));
+    }
+  }
+  template <class T>
+  void put(const std::optional<T>& v) {
+    if (v)
+      put(*v);
+    else
+      out_ += "null";
+  }
+  void put(Escaped<const std::string> v) { string(out_, display_escape(v.value)); }
+  void put(Escaped<const std::optional<std::string>> v) {
+    if (v.value)
+      string(out_, display_escape(*v.value));
+    else
+      out_ += "null";
+  }
+  void put(Escaped<const std::map<std::string, uint64_t>> v) {
+    out_ += '{';
+    TextWriter w(out_);
+    for (const auto& [k, n] : v.value) {
+      w.name_escaped(k);
+      w.put(n);
+    }
+    out_ += '}';
+  }
+  void name_escaped(const std::string& key) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    string(out_, display_escape(key));
+    out_ += ':';
+  }
+
+  std::string& out_;
+  bool first_ = true;
+};
+
 // --- the reader ---
 
 class Reader {
@@ -494,6 +623,35 @@ json to_json(const StatusSnapshot& s) {
               {"sessions", std::move(sessions)}};
 }
 
+std::string to_json_text(const StatusSnapshot& s) {
+  std::string out;
+  // About 700 bytes per session and its tunnel: one allocation for the common case.
+  out.reserve(4096 + 720 * (s.sessions.size() + s.l2tp.tunnels.size()));
+  auto server = [](auto& w, auto& v) { server_fields(w, v); };
+  auto l2tp = [](auto& w, auto& l) { l2tp_fields(w, l); };
+  auto ipsec = [](auto& w, auto& i) { ipsec_fields(w, i); };
+  auto ppp = [](auto& w, auto& p) { ppp_fields(w, p); };
+  auto session = [](auto& w, auto& v) { session_fields(w, v); };
+  out += "{\"server\":";
+  TextWriter::write(out, s.server, server);
+  out += ",\"l2tp\":";
+  TextWriter::write(out, s.l2tp, l2tp);
+  out += ",\"ipsec\":";
+  if (s.ipsec)
+    TextWriter::write(out, *s.ipsec, ipsec);
+  else  // as to_json: what docs/status.schema.json requires of "ipsec"
+    out += R"({"required":false,"charon":"none","link":"disconnected","charon_pid":null,"sas":[]})";
+  out += ",\"ppp\":";
+  if (s.ppp)
+    TextWriter::write(out, *s.ppp, ppp);
+  else
+    out += "{}";
+  out += ",\"sessions\":";
+  TextWriter::write_array(out, s.sessions, session);
+  out += '}';
+  return out;
+}
+
 Read<StatusSnapshot> status_from_json(const json& j) {
   Read<StatusSnapshot> out;
   if (!j.is_object()) {
@@ -534,13 +692,24 @@ std::string prometheus_label(const std::string& v) {
   return out;
 }
 
+Tallies tally(const StatusSnapshot& s) {
+  Tallies t;
+  for (const auto& tv : s.l2tp.tunnels) {
+    ++t.tunnels[tv.state];
+    for (const auto& se : tv.sessions) ++t.l2tp_sessions[se.state];
+  }
+  for (const auto& se : s.sessions) ++t.ppp_sessions[se.state];
+  if (s.ipsec) t.sas = s.ipsec->sas.size();
+  return t;
+}
+
 std::string to_metrics(const StatusSnapshot& s) {
   std::ostringstream o;
+  const Tallies tallies = s.tallies ? *s.tallies : tally(s);
+  // By state name, as the series have always been ordered.
   std::map<std::string, uint64_t> tunnels_by_state, sessions_by_state;
-  for (const auto& t : s.l2tp.tunnels) {
-    ++tunnels_by_state[std::string(l2tp::to_string(t.state))];
-    for (const auto& se : t.sessions) ++sessions_by_state[std::string(l2tp::to_string(se.state))];
-  }
+  for (const auto& [state, n] : tallies.tunnels) tunnels_by_state[std::string(l2tp::to_string(state))] = n;
+  for (const auto& [state, n] : tallies.l2tp_sessions) sessions_by_state[std::string(l2tp::to_string(state))] = n;
   o << "# HELP l2tpvpn_tunnels L2TP tunnels by state.\n# TYPE l2tpvpn_tunnels gauge\n";
   for (const auto& [k, v] : tunnels_by_state) o << "l2tpvpn_tunnels{state=\"" << k << "\"} " << v << "\n";
   o << "# HELP l2tpvpn_sessions L2TP sessions by state.\n# TYPE l2tpvpn_sessions gauge\n";
@@ -573,8 +742,7 @@ std::string to_metrics(const StatusSnapshot& s) {
     }
   }
   if (s.ppp) {
-    std::map<SessionPhase, uint64_t> by_phase;
-    for (const auto& se : s.sessions) ++by_phase[se.state];
+    std::map<SessionPhase, uint64_t> by_phase = tallies.ppp_sessions;
     o << "# HELP l2tpvpn_ppp_sessions PPP sessions by state.\n# TYPE l2tpvpn_ppp_sessions gauge\n";
     for (SessionPhase p : {SessionPhase::kStarting, SessionPhase::kAuthenticating, SessionPhase::kUp,
                            SessionPhase::kClosing})
@@ -592,7 +760,7 @@ std::string to_metrics(const StatusSnapshot& s) {
   if (s.ipsec) {
     o << "# HELP l2tpvpn_ipsec_sas Installed L2TP transport SAs charon reports.\n"
          "# TYPE l2tpvpn_ipsec_sas gauge\nl2tpvpn_ipsec_sas "
-      << s.ipsec->sas.size() << "\n";
+      << tallies.sas << "\n";
     o << "# HELP l2tpvpn_charon_link_ready 1 when charon has our profile and the SA view is in sync.\n"
          "# TYPE l2tpvpn_charon_link_ready gauge\nl2tpvpn_charon_link_ready "
       << (s.ipsec->link == "ready" ? 1 : 0) << "\n";

@@ -513,16 +513,24 @@ void Sessions::update_ppp(const PppSection& ppp, const std::string& users_file) 
 
 // ---- state ----
 
+SessionPhase Sessions::phase_of(const Session& s) {
+  if (!s.l2tp_open || (s.pid == 0 && !s.spawning) || (s.phase && is_going_down(*s.phase))) return SessionPhase::kClosing;
+  if (s.ip_up) return SessionPhase::kUp;
+  if (s.phase && *s.phase >= ppp::PppPhase::kAuthenticate) return SessionPhase::kAuthenticating;
+  return SessionPhase::kStarting;
+}
+
+std::map<SessionPhase, uint64_t> Sessions::phase_counts() const {
+  std::map<SessionPhase, uint64_t> out;
+  for (const auto& [serial, s] : sessions_) ++out[phase_of(s)];
+  return out;
+}
+
 std::vector<SessionView> Sessions::views(std::chrono::system_clock::time_point wall_now, TimePoint now) const {
   std::vector<SessionView> out;
   for (const auto& [serial, s] : sessions_) {
     SessionView v;
-    if (!s.l2tp_open || (s.pid == 0 && !s.spawning) || (s.phase && is_going_down(*s.phase)))
-      v.state = SessionPhase::kClosing;
-    else if (s.ip_up)
-      v.state = SessionPhase::kUp;
-    else if (s.phase && *s.phase >= ppp::PppPhase::kAuthenticate)
-      v.state = SessionPhase::kAuthenticating;
+    v.state = phase_of(s);
     v.tunnel = s.tunnel_id;
     v.session = s.session_id;
     v.peer_tunnel = s.peer_tunnel_id;

@@ -173,6 +173,8 @@ class Sessions {
   // ---- state ----
   // One view per session; interface counters of sessions that are up are left to the adapter (sysfs).
   std::vector<SessionView> views(std::chrono::system_clock::time_point wall_now, TimePoint now) const;
+  // How many sessions are in each phase (the views' `state`), without making the views.
+  std::map<SessionPhase, uint64_t> phase_counts() const;
   std::vector<int> running_pids() const;
   // The [ppp] settings new sessions start with.
   const PppSection& ppp_settings() const { return config_.ppp; }
@@ -212,6 +214,8 @@ class Sessions {
     TimePoint since{};
     std::optional<TimePoint> kill_at;  // SIGKILL then, if pppd still runs (set only while it runs)
   };
+  // What the session's view shows as its state.
+  static SessionPhase phase_of(const Session& s);
   Sessions(SessionsConfig config, ppp::IpPool pool);
 
   void on_tunnel_up(TimePoint now, const l2tp::TunnelUp& a);

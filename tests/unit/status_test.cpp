@@ -10,6 +10,7 @@ namespace l2tpvpn {
 namespace {
 
 using namespace l2tp;
+using nlohmann::json;
 
 RandomFn seeded(uint64_t seed) {
   auto rng = std::make_shared<std::mt19937_64>(seed);
@@ -151,6 +152,55 @@ TEST(Status, SnapshotRendersEveryPartFromTypedValues) {
   EXPECT_EQ(j["server"]["status_http"]["refused_over_cap"], 2);
   EXPECT_EQ(j["server"]["status_http"]["accept_fd_exhausted"], 4);
   EXPECT_EQ(j["server"]["control"]["max"], 16);
+}
+
+// /status is written as text straight from the views (to_json_text); it must be the tree's document exactly, for
+// every part: escaped peer strings and drop reasons, nulls, absent and present optional objects, a string that
+// needs JSON escaping without being a peer's (quotes, a control byte, invalid UTF-8 replaced as dump() does).
+TEST(Status, TheTextWriterWritesTheTreesDocument) {
+  auto dumped = [](const StatusSnapshot& s) {
+    return json::parse(to_json(s).dump(-1, ' ', false, json::error_handler_t::replace));
+  };
+  auto s = full_snapshot();
+  s.l2tp.drops["bad \"reason\"\xfe"] = 3;
+  s.l2tp.drops["malformed"] = 12;
+  s.ipsec->sas.at(0).esp_proposal = "quote\" back\\slash tab\t \xc3\xa9 bad\xff";
+  s.ipsec->sas.push_back(s.ipsec->sas.at(0));
+  s.sessions.push_back(s.sessions.at(0));
+  s.sessions.back().data_path = "pty";
+  const std::string text = to_json_text(s);
+  ASSERT_TRUE(json::accept(text)) << text;
+  EXPECT_EQ(json::parse(text), dumped(s)) << text;
+  EXPECT_EQ(json::parse(text)["l2tp"]["drops"]["bad \\\"reason\\\"\\xFE"], 3) << text;
+  EXPECT_EQ(text.find('\n'), std::string::npos) << "compact: one line";
+
+  StatusSnapshot empty;  // no IPsec supervisor, no PPP side, no tunnels
+  EXPECT_EQ(json::parse(to_json_text(empty)), dumped(empty));
+}
+
+// /metrics is made from counts (StatusSnapshot::tallies) without the views: the same text as from the views, and
+// the endpoint counted directly agrees with its views counted.
+TEST(Status, MetricsFromTalliesAreTheMetricsFromTheViews) {
+  auto lns = lns_with_tunnel_from("WIN", kLacAddr);
+  auto full = full_snapshot();
+  full.l2tp = l2tp_view(*lns);
+  Tallies counted;
+  L2tpView bare = l2tp_view(*lns, &counted);
+  EXPECT_TRUE(bare.tunnels.empty()) << "only counted";
+  EXPECT_EQ(bare.retransmissions, full.l2tp.retransmissions);
+  ASSERT_EQ(counted.tunnels.size(), 1u);
+  EXPECT_EQ(counted.tunnels.begin()->second, 1u);
+
+  StatusSnapshot lean = full;
+  lean.l2tp = bare;
+  lean.tallies = counted;
+  lean.tallies->ppp_sessions = tally(full).ppp_sessions;
+  lean.tallies->sas = full.ipsec->sas.size();
+  lean.sessions.clear();
+  lean.ipsec->sas.clear();
+  EXPECT_EQ(*lean.tallies, tally(full));
+  EXPECT_EQ(to_metrics(lean), to_metrics(full));
+  EXPECT_NE(to_metrics(lean).find("l2tpvpn_ipsec_sas 1\n"), std::string::npos);
 }
 
 TEST(Status, WithoutIpsecOrPppTheDefaultsAreRendered) {

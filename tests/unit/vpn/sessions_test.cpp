@@ -524,6 +524,30 @@ TEST(Sessions, ASessionWhosePppdIsStillStartingIsStarting) {
   EXPECT_EQ(f.core->views(wall, f.now).at(0).state, SessionPhase::kClosing);
 }
 
+// /metrics counts sessions by phase without views: the counts are the views' states counted.
+TEST(Sessions, PhaseCountsAreTheViewsStatesCounted) {
+  Fixture f;
+  f.config.pool.range = "10.99.0.10-10.99.0.20";
+  f.build();
+  f.tunnel_up(7);
+  auto [up, pid_up] = f.start(7, 70);
+  (void)pid_up;
+  f.report(up, ppp::IpUpEvent{"ppp-l2tp0", *ppp::parse_ipv4("10.99.0.1"), *ppp::parse_ipv4("10.99.0.10")});
+  f.start(7, 71);
+  auto [auth, pid_auth] = f.start(7, 72);
+  (void)pid_auth;
+  f.report(auth, ppp::PhaseEvent{ppp::PppPhase::kAuthenticate});
+  f.start(7, 73);
+  f.session_down(7, 73);
+  std::map<SessionPhase, uint64_t> counted;
+  for (const auto& v : f.core->views(std::chrono::system_clock::now(), f.now)) ++counted[v.state];
+  EXPECT_EQ(f.core->phase_counts(), counted);
+  EXPECT_EQ(counted, (std::map<SessionPhase, uint64_t>{{SessionPhase::kStarting, 1},
+                                                       {SessionPhase::kAuthenticating, 1},
+                                                       {SessionPhase::kUp, 1},
+                                                       {SessionPhase::kClosing, 1}}));
+}
+
 TEST(Sessions, ReleaseAllAtShutdownLeavesNothing) {
   Fixture f;
   f.build();
