@@ -1,5 +1,6 @@
 #include "server/daemon.hpp"
 
+#include <malloc.h>
 #include <openssl/rand.h>
 
 #include <cstdlib>
@@ -52,7 +53,8 @@ Daemon::Daemon(DaemonConfig config)
       signals_(io_, SIGINT, SIGTERM),
       sighup_(io_, SIGHUP),
       sigchld_(io_, SIGCHLD),
-      shutdown_timer_(io_) {}
+      shutdown_timer_(io_),
+      trim_timer_(io_) {}
 
 Status<SetupError> Daemon::setup_sessions() {
   auto users = ppp::UserStore::load_or_empty(config_.users_file);
@@ -271,6 +273,7 @@ int Daemon::run() {
     return 1;
   }
   driver_.start();
+  arm_trim();
   started_at_ = std::chrono::system_clock::now();
   if (config_.status_enabled) {
     http_.route("/status", [this] {
@@ -317,9 +320,28 @@ int Daemon::run() {
   return 0;
 }
 
+void Daemon::arm_trim() {
+  trim_timer_.expires_after(kTrimInterval);
+  trim_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || shutting_down_) return;
+    const size_t held = endpoint_.held_tunnel_count() + (sessions_ ? sessions_->session_count() : 0);
+    const size_t peak = trim_policy_.peak();
+    if (trim_policy_.sample(held)) {
+      const auto t0 = std::chrono::steady_clock::now();
+      malloc_trim(0);
+      const auto us =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+      log::info("event=memory_trimmed held=" + std::to_string(held) + " peak=" + std::to_string(peak) +
+                " us=" + std::to_string(us));
+    }
+    arm_trim();
+  });
+}
+
 void Daemon::shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
+  trim_timer_.cancel();
   log::info("event=shutdown tunnels=" + std::to_string(endpoint_.live_tunnel_count()));
   endpoint_.close_all(l2tp::Clock::now(), l2tp::ResultCode{l2tp::result::kStopShuttingDown, std::nullopt,
                                                           "server shutting down"});

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <map>
 #include <memory>
 
+#include "server/memory_trim.hpp"
 #include "server/config.hpp"
 #include "server/control_server.hpp"
 #include "server/firewall_manager.hpp"
@@ -77,6 +79,11 @@ class Daemon {
   std::map<uint16_t, l2tp::PeerAddress> tunnel_peers_;  // for TunnelDown, which carries no address
   std::chrono::system_clock::time_point started_at_;
   boost::asio::steady_timer shutdown_timer_;
+  // Freed heap back to the kernel after a crowd of tunnels and sessions has gone (server/memory_trim.hpp).
+  static constexpr std::chrono::seconds kTrimInterval{5};
+  void arm_trim();
+  boost::asio::steady_timer trim_timer_;
+  TrimPolicy trim_policy_;
   bool shutting_down_ = false;
 };
 
