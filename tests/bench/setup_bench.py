@@ -109,7 +109,7 @@ class Server:
             conf = os.path.join(d, "l2tpvpnd.conf")
             with open(conf, "w") as f:
                 f.write(f"""[log]
-level = warn
+level = {os.environ.get("L2TPVPN_BENCH_LOG_LEVEL", "warn")}
 [l2tp]
 listen = 127.0.0.1
 port = {self.port}
