@@ -332,8 +332,8 @@ PPPD_kernel=$(comm_pid srv pppd) PPPD_pty=$(comm_pid srvp pppd) PPPD_xl2tpd=$(co
 log "server pids: kernel $DK_PID/$PPPD_kernel, pty $DP_PID/$PPPD_pty, xl2tpd $XLNS_PID/$PPPD_xl2tpd (daemon/pppd)"
 
 # run CFG fwd|rev REP: one iperf3 run; appends to $RES
-#   CFG DIR REP MBIT/S MBYTES GUEST_BUSY GUEST_ALL DAEMON_USER DAEMON_SYS PPPD
-# the last five in ticks of 1/100 s (guest: summed over its CPUs, /proc/stat), read over a window in the middle of
+#   CFG DIR REP MBIT/S MBYTES GUEST_BUSY GUEST_ALL DAEMON_USER DAEMON_SYS PPPD RETRANSMITS
+# GUEST_BUSY..PPPD in ticks of 1/100 s (guest: summed over its CPUs, /proc/stat), read over a window in the middle of
 # the transfer (from 1.5 s after iperf3's start to 0.5 s before its end), so iperf3's own start, slow under TCG,
 # is not in them. iperf3 straight through `ip netns exec` (no private /run needed): every process start counts.
 run() {
@@ -353,12 +353,14 @@ run() {
   wait_exit $((DP_SECONDS + 30)) $_ipid
   # the receiver's line: "[  5]   0.00-4.04  sec  15.2 MBytes  31.6 Mbits/sec   receiver"
   _r=$(awk '/receiver/ && $(NF - 1) == "Mbits/sec" { print $(NF - 2), $(NF - 4) }' /tmp/dp-iperf.out)
+  # TCP retransmissions of the sending side: "[  5]   0.00-4.00  sec  15.3 MBytes  32.0 Mbits/sec  12   sender"
+  _retr=$(awk '$NF == "sender" && $(NF - 2) == "Mbits/sec" { print $(NF - 1) }' /tmp/dp-iperf.out)
   if [ -z "$_r" ]; then
     fail "$1 $2 run $3: iperf3 gave no result: $(tail -n 2 /tmp/dp-iperf.out | tr '\n' ' ')"
     return
   fi
-  echo "$1 $2 $3 $_r $((GB - _b0)) $((GT - _t0)) $((DU - _du)) $((DS - _ds)) $((PT - _pt))" >>"$RES"
-  log "run: $1 $2 $3: $_r (Mbit/s MB); in the window: guest busy $((GB - _b0)) of $((GT - _t0)), daemon user $((DU - _du)) sys $((DS - _ds)), pppd $((PT - _pt))"
+  echo "$1 $2 $3 $_r $((GB - _b0)) $((GT - _t0)) $((DU - _du)) $((DS - _ds)) $((PT - _pt)) ${_retr:--}" >>"$RES"
+  log "run: $1 $2 $3: $_r (Mbit/s MB), ${_retr:-?} retransmitted; in the window: guest busy $((GB - _b0)) of $((GT - _t0)), daemon user $((DU - _du)) sys $((DS - _ds)), pppd $((PT - _pt))"
 }
 log "=== runs"
 t_runs=$(now_cs)
@@ -410,7 +412,7 @@ summary=$(awk -v ncpu="$NCPU" '
     for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
-  { k = $1 " " $2; runs[k] = runs[k] " " $4; n[k]++; sum[k] += $4; rate[k " " $3] = $4
+  { k = $1 " " $2; runs[k] = runs[k] " " $4; retr[k] = retr[k] " " $11; n[k]++; sum[k] += $4; rate[k " " $3] = $4
     busy[k] += $6; wall[k] += $7 / ncpu; du[k] += $8; ds[k] += $9; p[k] += $10 }
   END {
     split("ceiling ceiling_mss kernel xl2tpd pty", cfgs, " ")
@@ -421,7 +423,7 @@ summary=$(awk -v ncpu="$NCPU" '
         k = cfgs[ci] " " dir
         if (!(k in runs)) continue
         med[k] = median(runs[k])
-        line = line sprintf("; %s %.1f [%s ]", cfgs[ci], med[k], runs[k])
+        line = line sprintf("; %s %.1f [%s ] (TCP retransmissions [%s ])", cfgs[ci], med[k], runs[k], retr[k])
         mbs = sum[k] / n[k] / 8  # MB/s, the mean of the runs the CPU was averaged over
         if (wall[k] <= 0 || mbs <= 0) continue
         cpu = cpu sprintf("; %s: %.2f CPUs busy, %.0f ms/MB", cfgs[ci], busy[k] / wall[k], 1000 * busy[k] / wall[k] / mbs)
