@@ -25,7 +25,7 @@
 # was measured with more (the command is there). In the middle of every run the guest's CPU (/proc/stat) and the
 # CPU time of the server's L2TP daemon (l2tpvpnd or xl2tpd) and pppd are read: CPU per MB moved, and whether the
 # daemon is CPU-bound. Then the pty path is looked into: l2tpvpnd's syscalls per frame (perf stat) and a
-# whole-guest profile (perf record) of a pty run (DP_PROFILE=all: and of a kernel run).
+# whole-guest profile (perf record) of a pty run (DP_PROFILE=all: and of a kernel and a ceiling run).
 #
 # --env DP_ESP=aes128-sha1 (or aes256-sha256...), DP_SECONDS, DP_REPS, DP_REPS_REV, DP_PROFILE=all|pty|no,
 # DP_CRYPTO=accel|generic.
@@ -455,20 +455,20 @@ echo "$summary" | while IFS=$TAB read -r dir text; do
 done
 
 # ===================== the pty path, looked into =====================
-# Not counted in the medians (the tools cost CPU too). During one forward run of pty (DP_PROFILE=all: and one of
-# kernel, for comparison): perf samples the whole guest (cpu-clock: where the CPU goes, by process and function),
+# Not counted in the medians (the tools cost CPU too). During one forward run of pty (DP_PROFILE=all: and one each
+# of kernel and ceiling, for comparison): perf samples the whole guest (cpu-clock: where the CPU goes, by process and function),
 # and, for pty, perf counts l2tpvpnd's syscalls (tracepoints, not ptrace, so the rate stays near the measured one)
 # while the workload it times reads the daemon's frame counters at its start and end (two /status fetches:
 # frames moved in about the same window). iperf3 runs longer than the sampling and starts first: perf's own start
 # takes seconds under TCG. perf's files live in the guest's /tmp (it cannot mmap its output on 9p); the reports
 # go to $LOGS.
-case ${DP_PROFILE:-pty} in all) PROFILED="pty kernel" ;; no) PROFILED= ;; *) PROFILED=pty ;; esac
+case ${DP_PROFILE:-pty} in all) PROFILED="pty kernel ceiling" ;; no) PROFILED= ;; *) PROFILED=pty ;; esac
 if [ -n "$PROFILED" ]; then
   mkdir -p "$LOGS" /tmp/dp-perf
   [ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
   SYSCALLS=syscalls:sys_enter_recvmsg,syscalls:sys_enter_sendmsg,syscalls:sys_enter_sendto,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,raw_syscalls:sys_enter
   for cfg in $PROFILED; do
-    ns_spawn $(cfg_cli $cfg) /tmp/dp-perf/iperf-$cfg.out timeout $((DP_SECONDS + 30)) iperf3 -c 10.99.0.1 -t $((DP_SECONDS + 4)) -f m
+    ns_spawn $(cfg_cli $cfg) /tmp/dp-perf/iperf-$cfg.out timeout $((DP_SECONDS + 30)) iperf3 -c "$(cfg_dst $cfg)" -t $((DP_SECONDS + 4)) -f m
     iperf_pid=$SPAWNED_PID
     sleep 1
     stat_pid=
