@@ -20,7 +20,8 @@
 # much of a gap is the smaller packets rather than L2TP and PPP.
 #
 # Each configuration: iperf3 client -> server ($DP_SECONDS s, $DP_REPS times) and server -> client (-R,
-# $DP_REPS_REV times; not for ceiling_mss), repetitions interleaved; the median is reported. The defaults (3 s,
+# $DP_REPS_REV times; not for ceiling_mss), repetitions interleaved, the order rotated from one repetition to the
+# next; the median is reported. The defaults (3 s,
 # 3 + 2 repetitions, a profile of pty only) keep the guest's time near 200 s for CI; docs/benchmarks/data_path.md
 # was measured with more (the command is there). In the middle of every run the guest's CPU (/proc/stat) and the
 # CPU time of the server's L2TP daemon (l2tpvpnd or xl2tpd) and pppd are read: CPU per MB moved, and whether the
@@ -362,12 +363,19 @@ run() {
   echo "$1 $2 $3 $_r $((GB - _b0)) $((GT - _t0)) $((DU - _du)) $((DS - _ds)) $((PT - _pt)) ${_retr:--}" >>"$RES"
   log "run: $1 $2 $3: $_r (Mbit/s MB), ${_retr:-?} retransmitted; in the window: guest busy $((GB - _b0)) of $((GT - _t0)), daemon user $((DU - _du)) sys $((DS - _ds)), pppd $((PT - _pt))"
 }
+# rotated ARGS...: ARGS rotated left by $rep - 1, so no configuration always runs right after the same other one
+# (repetition 1: ceiling ceiling_mss kernel xl2tpd pty; 2: ceiling_mss kernel xl2tpd pty ceiling; ...)
+rotated() {
+  _k=$(( (rep - 1) % $# ))
+  while [ $_k -gt 0 ]; do _f=$1; shift; set -- "$@" "$_f"; _k=$((_k - 1)); done
+  echo "$@"
+}
 log "=== runs"
 t_runs=$(now_cs)
 rep=1
 while [ $rep -le "$DP_REPS" ]; do
-  for cfg in $CONFIGS; do run $cfg fwd $rep; done
-  if [ $rep -le "$DP_REPS_REV" ]; then for cfg in $CONFIGS; do [ $cfg = ceiling_mss ] || run $cfg rev $rep; done; fi
+  for cfg in $(rotated $CONFIGS); do run $cfg fwd $rep; done
+  if [ $rep -le "$DP_REPS_REV" ]; then for cfg in $(rotated ceiling kernel xl2tpd pty); do run $cfg rev $rep; done; fi
   rep=$((rep + 1))
 done
 log "runs took $(( ($(now_cs) - t_runs) / 100 )) s"
@@ -402,8 +410,8 @@ log "pty counters: $(nsq srvp path ppp.counters)"
 
 # ===================== the summary =====================
 # Per configuration and direction: the median Mbit/s and the runs; the ratios to the ceiling, both of the medians
-# and the median of each repetition's own ratio (a run against the ceiling run just before it: drift of the host
-# cancels); CPU in the runs' windows: how many of the guest's CPUs were busy on average, the guest's CPU per MB
+# and the median of each repetition's own ratio (a run against the ceiling run of the same repetition, a minute
+# apart at most: most of the host's drift cancels); CPU in the runs' windows: how many of the guest's CPUs were busy on average, the guest's CPU per MB
 # moved (busy CPUs / MB per second), the L2TP daemon's (user and system) and pppd's.
 NCPU=$(nproc)
 summary=$(awk -v ncpu="$NCPU" '
