@@ -21,11 +21,11 @@
 #
 # Each configuration: iperf3 client -> server ($DP_SECONDS s, $DP_REPS times) and server -> client (-R,
 # $DP_REPS_REV times; not for ceiling_mss), repetitions interleaved, the order rotated from one repetition to the
-# next; the median is reported. The defaults (3 s,
-# 3 + 2 repetitions, a profile of pty only) keep the guest's time near 200 s for CI; docs/benchmarks/data_path.md
-# was measured with more (the command is there). In the middle of every run the guest's CPU (/proc/stat) and the
-# CPU time of the server's L2TP daemon (l2tpvpnd or xl2tpd) and pppd are read: CPU per MB moved, and whether the
-# daemon is CPU-bound. Then the pty path is looked into: l2tpvpnd's syscalls per frame (perf stat) and a
+# next; the median is reported. The defaults (3 s, 3 + 2 repetitions, a profile of pty only) keep the guest's
+# time near 200 s for CI (214 s on a loaded 2-core host); docs/benchmarks/data_path.md was measured with more too
+# (the command is there). In the middle of every run the guest's CPU (/proc/stat) and the CPU time of the
+# server's L2TP daemon (l2tpvpnd or xl2tpd) and pppd are read: CPU per MB moved, and whether the daemon is
+# CPU-bound. Then the pty path is looked into: l2tpvpnd's syscalls per frame (perf stat) and a
 # whole-guest profile (perf record) of a pty run (DP_PROFILE=all: and of a kernel and a ceiling run).
 #
 # --env DP_ESP=aes128-sha1 (or aes256-sha256...), DP_SECONDS, DP_REPS, DP_REPS_REV, DP_PROFILE=all|pty|no,
