@@ -16,6 +16,9 @@
 CHARON=/usr/lib/ipsec/charon
 
 # ---- per-client facts
+# lns_of NAME: the server the client connects to (IKE and L2TP): $SRV_IP, unless a scenario with several servers
+# redefines it
+lns_of() { echo "$SRV_IP"; }
 client_ip() {
   case $1 in
     windows) echo 192.0.2.11 ;; macos) echo 192.0.2.13 ;; ios) echo 10.1.0.2 ;; android) echo 192.0.2.14 ;;
@@ -82,7 +85,7 @@ connections {
   l2tp {
     version = 1
     aggressive = no
-    remote_addrs = $SRV_IP
+    remote_addrs = $(lns_of "$_n")
     proposals = $(ike_of "$_n")
     encap = no
     local { auth = psk }
@@ -123,7 +126,7 @@ EOF
 port = $(l2tp_port "$_n")
 access control = no
 [lac vpn]
-lns = $SRV_IP
+lns = $(lns_of "$_n")
 pppoptfile = $_d/etc/ppp.options
 length bit = yes
 redial = no
