@@ -16,8 +16,9 @@
 // which is the event tests/bench/l2tp_loadgen's --ppp-wait counts at the LAC when an LNS runs the pppds.
 //
 // --parallel P keeps at most P pppds between "spawned" and "running" (1: one after the other); every started pppd
-// keeps running until all N run (as under an LNS, which keeps them for their sessions), then all get SIGTERM and
-// are reaped, and the data paths are closed. One line is printed:
+// keeps running until all N run (as under an LNS, which keeps them for their sessions), then all get SIGHUP (what
+// l2tpvpnd sends once a session has closed; the plugin's l2tpvpn_sighup_is_hangup makes it a hang-up) and are
+// reaped, and the data paths are closed. One line is printed:
 //   BOUND {"mode":..,"starts":N,"parallel":P,"running":R,"wall_s":..,"starts_per_s":..,"start_ms":{p50,p90,p99,max},
 //          "failed":F,"exit_codes":{..}}
 // wall_s runs from the first spawn to the last pppd running; starts_per_s = running / wall_s. Exit status 0 when
@@ -294,10 +295,10 @@ int main(int argc, char** argv) {
   }
   const double wall_s = std::max(1e-9, ms_between(t0, last_running) / 1000);
 
-  // Every pppd started gets SIGTERM (to its process group, as the daemon signals), then is reaped.
+  // Every pppd started gets SIGHUP (to its process group, as the daemon signals), then is reaped.
   std::map<int, size_t> exit_codes;
   for (Start& s : starts)
-    if (s.pid && !s.exited) (void)os::signal_process_group(s.pid, SIGTERM);
+    if (s.pid && !s.exited) (void)os::signal_process_group(s.pid, SIGHUP);
   for (Start& s : starts) {
     if (s.pid == 0) continue;
     if (!s.exited) {

@@ -14,7 +14,8 @@
 # up, every pppd started and running, and nothing left after teardown (no pppd, no ppp interface, an empty
 # /proc/net/pppol2tp). Options: boot.sh --env PB_N=200 --env PB_IN_FLIGHT=100 --env PB_MODES="kernel pty".
 
-PB_N=${PB_N:-200}
+# The default N is the CI shape (about 2 minutes in the guest under TCG); docs/benchmarks/pppd_setup.md used 200.
+PB_N=${PB_N:-80}
 PB_IN_FLIGHT=${PB_IN_FLIGHT:-100}
 PB_MODES=${PB_MODES:-kernel}
 D=$VM_BUILD/l2tpvpnd
@@ -68,9 +69,9 @@ import json, sys
 d = json.loads(sys.argv[1]); s = d["start_ms"]
 print(f"BENCH: bound, {d['mode']}: {d['running']} pppd starts {d['parallel']} at a time in {d['wall_s']:.2f} s: "
       f"{d['starts_per_s']:.1f} starts/s; spawn to first frame p50 {s.get('p50', 0):.1f} ms, "
-      f"p99 {s.get('p99', 0):.1f} ms; exit codes after SIGTERM {d['exit_codes']}")
+      f"p99 {s.get('p99', 0):.1f} ms; exit codes after SIGHUP {d['exit_codes']}")
 PY
-  check "bound ($1, $2 at a time): nothing left after SIGTERM" wait_for 20 srv_clean
+  check "bound ($1, $2 at a time): nothing left after SIGHUP" wait_for 20 srv_clean
 }
 
 # drive LNS MODE: the load generator in cli against srv; holds until every pppd ran (or 90 s), then tears down.
@@ -208,9 +209,15 @@ EOF
   if wait_for 30 udp_1701_open; then
     drive xl2tpd "$MODE"
     log "xl2tpd: $(grep -m1 -i 'kernel support' "$XLOG")"
-    check "xl2tpd ($MODE): nothing left after teardown (pppd, ppp interface, /proc/net/pppol2tp)" wait_for 30 srv_clean ||
-      log "left: $(srv_pppds) pppd, $(ip -n srv -o link show | grep -c ': ppp') ppp interfaces"
+    # xl2tpd is the anchor, not under test: what it leaves behind is reported, not judged.
+    if wait_for 30 srv_clean; then
+      bench "xl2tpd ($MODE): nothing left 30 s after the teardown"
+    else
+      bench "xl2tpd ($MODE): 30 s after every StopCCN was acknowledged, $(srv_pppds) pppd and" \
+        "$(ip -n srv -o link show | grep -c ': ppp') ppp interfaces were still there"
+    fi
     kill -TERM "$XPID"; wait_exit 20 "$XPID"
+    wait_for 30 srv_clean || log "after xl2tpd's SIGTERM: $(srv_pppds) pppd left (vm_reset ends them)"
   else
     fail "xl2tpd did not start"; tail -n 20 "$XLOG"
   fi
