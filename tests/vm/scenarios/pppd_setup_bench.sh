@@ -16,7 +16,7 @@
 # --env PB_BRACKET=1 (the bound measured again after l2tpvpnd, before xl2tpd).
 
 # The default N is the CI shape (about 2 minutes in the guest under TCG); docs/benchmarks/pppd_setup.md used 200.
-PB_N=${PB_N:-80}
+PB_N=${PB_N:-60}
 PB_IN_FLIGHT=${PB_IN_FLIGHT:-100}
 PB_MODES=${PB_MODES:-kernel}
 D=$VM_BUILD/l2tpvpnd
@@ -238,10 +238,10 @@ EOF
     drive xl2tpd "$MODE"
     log "xl2tpd: $(grep -m1 -i 'kernel support' "$XLOG")"
     # xl2tpd is the anchor, not under test: what it leaves behind is reported, not judged.
-    if wait_for 30 srv_clean; then
-      bench "xl2tpd ($MODE): nothing left 30 s after the teardown"
+    if wait_for 15 srv_clean; then
+      bench "xl2tpd ($MODE): nothing left 15 s after the teardown"
     else
-      bench "xl2tpd ($MODE): 30 s after every StopCCN was acknowledged, $(srv_pppds) pppd and" \
+      bench "xl2tpd ($MODE): 15 s after every StopCCN was acknowledged, $(srv_pppds) pppd and" \
         "$(ip -n srv -o link show | grep -c ': ppp') ppp interfaces were still there"
     fi
     kill -TERM "$XPID"; wait_exit 20 "$XPID"
