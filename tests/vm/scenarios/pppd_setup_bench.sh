@@ -13,7 +13,8 @@
 # mode only). BENCH lines carry the numbers; the PASS/FAIL checks are about correctness only: every session set
 # up, every pppd started and running, and nothing left after teardown (no pppd, no ppp interface, an empty
 # /proc/net/pppol2tp). Options: boot.sh --env PB_N=200 --env PB_IN_FLIGHT=100 --env PB_MODES="kernel pty"
-# --env PB_BRACKET=1 (the bound measured again after l2tpvpnd, before xl2tpd).
+# --env PB_BRACKET=1 (the bound measured again after l2tpvpnd, before xl2tpd) --env "PB_PARALLEL=1 2 4 8" (the
+# bound's parallelisms; default "1 2").
 
 # The default N is the CI shape (about 2 minutes in the guest under TCG); docs/benchmarks/pppd_setup.md used 200.
 PB_N=${PB_N:-60}
@@ -76,16 +77,19 @@ PY
 }
 
 # drive LNS MODE [standin]: the load generator in cli against srv; holds until every pppd ran (or 90 s), then
-# tears down. With `standin` (the LNS runs the no-op stand-in, which sends no frame): a 3 s hold. Sets LG (the
-# result file) and prints the BENCH lines.
+# tears down. With `standin` (the LNS runs the no-op stand-in, which sends no frame): held until the daemon has
+# logged every stand-in started ($DLOG). Sets LG (the result file) and prints the BENCH lines.
 drive() {
   LG=$OUT/loadgen-$1-$2${3:+-$3}.txt
-  if [ "${3:-}" = standin ]; then _hold="--hold-ms 3000"; else _hold="--hold-ms 90000 --ppp-wait"; fi
+  _release=$OUT/release-$1-$2
+  rm -f "$_release"
+  if [ "${3:-}" = standin ]; then _hold="--hold-ms 90000 --release-file $_release"; else _hold="--hold-ms 90000 --ppp-wait"; fi
   ns_spawn cli "$LG" "$LOADGEN" --peer $SRV_IP --port 1701 --bind $CLI_IP --tunnels "$PB_N" --sessions 1 \
     --in-flight "$PB_IN_FLIGHT" $_hold --teardown --timeout-s 60 --latencies "$OUT/latencies-$1-$2${3:+-$3}.txt"
   _lg=$SPAWNED_PID
   if [ "${3:-}" = standin ]; then
-    :
+    wait_for 90 sh -c "[ \$(grep -c event=pppd_started '$DLOG') -ge $PB_N ]"
+    : >"$_release"
   elif wait_for 90 grep -q '^LOADGEN up' "$LG" && wait_for 30 srv_pppd_argv_shape; then
     _shape=$(srv_pppd_argv_shape)
     if [ "$1" = l2tpvpnd ]; then
@@ -97,7 +101,7 @@ drive() {
   fi
   wait_exit 150 "$_lg"
   _j=$(json_of "LOADGEN result" "$LG")
-  python3 - "$_j" "$1" "$2${3:+, $3}" "$BOUND1" "$BOUND2" <<'PY' || { fail "$1 ($2): no load generator result (exit $WAIT_RC)"; tail -n 5 "$LG"; }
+  python3 - "$_j" "$1" "$2${3:+, $3}" "$BOUNDS" <<'PY' || { fail "$1 ($2): no load generator result (exit $WAIT_RC)"; tail -n 5 "$LG"; }
 import json, sys
 g = json.loads(sys.argv[1]); who = f"{sys.argv[2]} ({sys.argv[3]})"; n = g["tunnels"] * g["sessions_per_tunnel"]
 # Only l2tpvpnd is judged; xl2tpd is the anchor: its misses are reported as measurements.
@@ -116,10 +120,11 @@ if "standin" in who:
 print(verdict(g["ppp_first_frames"] == n),
       f"{who}: every pppd running (first PPP frame of {g['ppp_first_frames']}/{n} sessions)")
 rate = g["ppp_first_frames"] / g["ppp_all_s"] if g["ppp_all_s"] else 0
-b1, b2 = (float(x) if x else 0 for x in sys.argv[4:6])
+bounds = [(int(p), float(r)) for p, r in (w.split(":") for w in sys.argv[4].split() if not w.endswith(":"))]
 f = g["ppp_first_frame_ms"]
-ratio = (f"{rate / b1:.2f}x the sequential bound ({b1:.1f}/s), {rate / b2:.2f}x the 2-at-a-time bound ({b2:.1f}/s), "
-         f"{rate / max(b1, b2):.2f}x the better of the two" if b1 and b2 else "no bound")
+ratio = ", ".join(f"{rate / r:.2f}x the bound {p} at a time ({r:.1f}/s)" for p, r in bounds if r) or "no bound"
+if len(bounds) > 1 and max(r for _, r in bounds):
+    ratio += f", {rate / max(r for _, r in bounds):.2f}x the best of them"
 print(f"BENCH: {who}, {n} sessions, {g['in_flight']} in flight: {g['sessions_per_s']:.1f} sessions/s (L2TP), "
       f"{rate:.1f} sessions/s with every pppd running ({g['ppp_all_s']:.2f} s), {ratio}; "
       f"{acks}; "
@@ -182,10 +187,12 @@ EOF
 
 for MODE in $PB_MODES; do
   log "=== $MODE: the bound"
-  bound "$MODE" 1
-  BOUND1=$BOUND_RATE
-  bound "$MODE" 2
-  BOUND2=$BOUND_RATE
+  # BOUNDS: "P:starts/s ..." for each parallelism of PB_PARALLEL (default: one and two at a time).
+  BOUNDS=
+  for P in ${PB_PARALLEL:-1 2}; do
+    bound "$MODE" "$P"
+    BOUNDS="$BOUNDS $P:$BOUND_RATE"
+  done
 
   log "=== $MODE: l2tpvpnd"
   run_l2tpvpnd "$MODE" /usr/sbin/pppd
@@ -193,8 +200,7 @@ for MODE in $PB_MODES; do
   # PB_BRACKET=1: the bound again after the LNS runs, so a change of the host's load during the run shows.
   if [ "${PB_BRACKET:-0}" = 1 ]; then
     log "=== $MODE: the bound again"
-    bound "$MODE" 1
-    bound "$MODE" 2
+    for P in ${PB_PARALLEL:-1 2}; do bound "$MODE" "$P"; done
   fi
 
   [ "$MODE" = kernel ] || continue
