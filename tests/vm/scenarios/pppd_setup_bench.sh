@@ -4,19 +4,21 @@
 # "Running" is one event throughout: pppd has sent its first PPP frame (its first LCP Configure-Request).
 #   1. The bound: tests/bench/pppd_start_bound starts /usr/sbin/pppd PB_N times with l2tpvpnd's argv
 #      (build_pppd_args, our plugin with its report descriptor, its own data path per start), one at a time and
-#      two at a time (the guest has 2 vCPUs), and times each until its first frame arrives.
+#      two at a time (the guest has 2 vCPUs; PB_PARALLEL), and times each until its first frame arrives.
 #   2. l2tpvpnd in `srv` (IPsec off, max_control_rate = 0, limits raised: the host benchmark's configuration),
 #      driven from `cli` by tests/bench/l2tp_loadgen: PB_N tunnels x 1 session, PB_IN_FLIGHT setups in flight;
 #      --ppp-wait counts each session's first data message (pppd's first frame) at the LAC.
 #   3. xl2tpd as the LNS in `srv`, the same load (it starts pppd itself; kernel data path), as the anchor.
+#   4. The control: l2tpvpnd with the no-op stand-in (tests/bench/pppd_standin) as its pppd, the same load: the
+#      ICCN ack when a session's "pppd" costs one tiny process.
 # Per data path mode in PB_MODES (default "kernel"; "kernel pty" adds the pty fallback; xl2tpd runs in kernel
-# mode only). BENCH lines carry the numbers; the PASS/FAIL checks are about correctness only: every session set
+# mode only; the control too). BENCH lines carry the numbers; the PASS/FAIL checks are about correctness only: every session set
 # up, every pppd started and running, and nothing left after teardown (no pppd, no ppp interface, an empty
 # /proc/net/pppol2tp). Options: boot.sh --env PB_N=200 --env PB_IN_FLIGHT=100 --env PB_MODES="kernel pty"
 # --env PB_BRACKET=1 (the bound measured again after l2tpvpnd, before xl2tpd) --env "PB_PARALLEL=1 2 4 8" (the
-# bound's parallelisms; default "1 2").
+# bound's parallelisms; default "1 2") --env PB_CONTROL=0 (no control run).
 
-# The default N is the CI shape (about 2 minutes in the guest under TCG); docs/benchmarks/pppd_setup.md used 200.
+# The default N is the CI shape (a few minutes in the guest under TCG); docs/benchmarks/pppd_setup.md used 200.
 PB_N=${PB_N:-60}
 PB_IN_FLIGHT=${PB_IN_FLIGHT:-100}
 PB_MODES=${PB_MODES:-kernel}
