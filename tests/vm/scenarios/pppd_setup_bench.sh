@@ -89,6 +89,13 @@ drive() {
   ns_spawn cli "$LG" "$LOADGEN" --peer $SRV_IP --port 1701 --bind $CLI_IP --tunnels "$PB_N" --sessions 1 \
     --in-flight "$PB_IN_FLIGHT" $_hold --teardown --timeout-s 60 --latencies "$OUT/latencies-$1-$2${3:+-$3}.txt"
   _lg=$SPAWNED_PID
+  # The guest's lowest MemAvailable while the load generator runs (every pppd costs memory), sampled each second.
+  (_min=999999999; _i=0
+   while running "$_lg" && [ $_i -lt 300 ]; do
+     _a=$(sed -n 's/^MemAvailable: *\([0-9]*\).*/\1/p' /proc/meminfo); [ "$_a" -lt "$_min" ] && _min=$_a
+     _i=$((_i + 1)); sleep 1
+   done; echo "$_min" >"$LG.memmin") &
+  _mem=$!
   if [ "${3:-}" = standin ]; then
     wait_for 90 sh -c "[ \$(grep -c event=pppd_started '$DLOG') -ge $PB_N ]"
     : >"$_release"
@@ -102,6 +109,8 @@ drive() {
     fi
   fi
   wait_exit 150 "$_lg"
+  wait_exit 10 "$_mem"
+  bench "$1 ($2${3:+, $3}): lowest MemAvailable during the run $(cat "$LG.memmin" 2>/dev/null) kB"
   _j=$(json_of "LOADGEN result" "$LG")
   python3 - "$_j" "$1" "$2${3:+, $3}" "$BOUNDS" <<'PY' || { fail "$1 ($2): no load generator result (exit $WAIT_RC)"; tail -n 5 "$LG"; }
 import json, sys
