@@ -8,6 +8,12 @@
 // Every outgoing datagram is looked at to time the acknowledgement of each ICCN and SCCCN: from its first
 // transmission until a datagram from the LNS carries an Nr past it.
 //
+// With an LNS that runs a real pppd per session, --ppp-wait times "every pppd running": a session's pppd runs once
+// its first PPP frame (its first LCP Configure-Request) arrives here as the first L2TP data message of that session
+// (whoever frames it: the LNS's kernel, or the LNS itself in pty mode). The result gives when the last session's
+// first frame came (from the first SCCRQ) and each session's time from SessionUp (ICCN sent) to its first frame;
+// the hold ends early once every session has had one. Frames are not answered: pppd keeps resending its request.
+//
 // Phases: setup; hold (--hold-ms: everything stays up, HELLOs flow; "LOADGEN up" is printed when it starts so
 // a caller can sample the LNS); teardown (--teardown: StopCCN for every tunnel, until each is acknowledged).
 // The result is one line "LOADGEN result {json}"; --latencies FILE writes every latency sample (ms), one
@@ -94,6 +100,7 @@ int main(int argc, char** argv) {
       "release-file", po::value<std::string>(), "end the hold early once this file exists")(
       "hello-s", po::value<int>()->default_value(60), "our HELLO interval during the hold")(
       "teardown", po::bool_switch(), "close every tunnel (StopCCN) at the end and wait for the acks")(
+      "ppp-wait", po::bool_switch(), "end the hold once every session has sent its first PPP frame")(
       "timeout-s", po::value<int>()->default_value(120), "give up the setup after this long")(
       "latencies", po::value<std::string>(), "write every latency sample here")(
       "max-retransmissions", po::value<unsigned>()->default_value(5), "control channel retries before giving up");
@@ -181,6 +188,10 @@ int main(int argc, char** argv) {
   uint64_t datagrams_sent = 0, datagrams_received = 0;
   size_t ended_by_lns = 0;  // established sessions the LNS ended before our teardown (e.g. its pppd exited)
   TimePoint run_start = Clock::now(), last_end_by_lns{};
+  // First PPP frame per session (our tunnel ID << 16 | our session ID): SessionUp time until the first data message.
+  std::unordered_map<uint32_t, TimePoint> awaiting_frame;
+  std::vector<double> lat_first_frame;
+  TimePoint last_first_frame{};
 
   auto handle_send = [&](const SendDatagram& s, TimePoint now) {
     auto it = socket_of.find(s.tunnel_id);
@@ -196,8 +207,17 @@ int main(int argc, char** argv) {
   };
   auto handle_receive = [&](ByteView bytes, TimePoint now) {
     auto p = decode_packet(bytes);
-    if (!p || !p->header.control) return;
+    if (!p) return;
     const Header* h = &p->header;
+    if (!h->control) {
+      auto it = awaiting_frame.find(static_cast<uint32_t>(h->tunnel_id) << 16 | h->session_id);
+      if (it != awaiting_frame.end()) {
+        lat_first_frame.push_back(ms_between(it->second, now));
+        last_first_frame = now;
+        awaiting_frame.erase(it);
+      }
+      return;
+    }
     for (auto it = ack_wait.lower_bound({h->tunnel_id, 0}); it != ack_wait.end() && it->first.first == h->tunnel_id;) {
       if (seq_before(it->first.second, h->nr)) {
         (ack_kind[it->first] == 'i' ? lat_iccn_ack : lat_scccn_ack).push_back(ms_between(it->second, now));
@@ -226,6 +246,7 @@ int main(int argc, char** argv) {
       if (lns_session_ids_all.count(su->peer_session_id)) ++session_collisions_across;
       mine.insert(su->peer_session_id);
       lns_session_ids_all.insert(su->peer_session_id);
+      awaiting_frame[static_cast<uint32_t>(su->tunnel_id) << 16 | su->session_id] = now;
       auto key = std::make_pair(su->tunnel_id, su->session_id);
       lat_session.push_back(ms_between(call_started[key], now));
       call_started.erase(key);
@@ -353,7 +374,9 @@ int main(int argc, char** argv) {
   const TimePoint hold_end = Clock::now() + std::chrono::milliseconds(vm["hold-ms"].as<int>());
   size_t hold_lost_tunnels = tunnels_failed, hold_lost_sessions = sessions_failed;
   const std::string release = vm.count("release-file") ? vm["release-file"].as<std::string>() : "";
-  while (Clock::now() < hold_end && (release.empty() || access(release.c_str(), F_OK) != 0))
+  const bool ppp_wait = vm["ppp-wait"].as<bool>();
+  while (Clock::now() < hold_end && (release.empty() || access(release.c_str(), F_OK) != 0) &&
+         !(ppp_wait && lat_first_frame.size() >= sessions_up))
     turn(std::min(hold_end, Clock::now() + std::chrono::milliseconds(50)));
   // Let the acks of the last setups arrive (bounded).
   for (TimePoint end = Clock::now() + std::chrono::milliseconds(500); !ack_wait.empty() && Clock::now() < end;)
@@ -396,6 +419,7 @@ int main(int argc, char** argv) {
     for (double v : lat_session) out << "session " << v << "\n";
     for (double v : lat_iccn_ack) out << "iccn_ack " << v << "\n";
     for (double v : lat_scccn_ack) out << "scccn_ack " << v << "\n";
+    for (double v : lat_first_frame) out << "ppp_first_frame " << v << "\n";
   }
   const bool complete = tunnels_up == n_tunnels && sessions_up == n_sessions && left_after_teardown == 0;
   auto results_json = [](const std::map<int, size_t>& m) {
@@ -412,6 +436,7 @@ int main(int argc, char** argv) {
       "\"tunnel_setup_ms\":%s,\"session_setup_ms\":%s,\"iccn_ack_ms\":%s,\"scccn_ack_ms\":%s,"
       "\"tunnel_id_collisions\":%zu,\"session_id_collisions\":%zu,\"session_ids_shared_across_tunnels\":%zu,"
       "\"sessions_ended_by_lns\":%zu,\"last_end_by_lns_s\":%.3f,"
+      "\"ppp_first_frames\":%zu,\"ppp_all_s\":%.4f,\"ppp_first_frame_ms\":%s,"
       "\"hold\":{\"control_sent\":%llu,\"retransmissions\":%llu,\"unacked_at_end\":%zu},"
       "\"setup_retransmissions\":%llu,\"retransmissions\":%llu,\"control_messages_sent\":%llu,\"teardown_s\":%.3f,\"teardown_unacked\":%zu,"
       "\"tunnels_down_acked\":%zu,\"tunnel_down_results\":%s,\"session_down_results\":%s,\"complete\":%s}\n",
@@ -421,7 +446,9 @@ int main(int argc, char** argv) {
       static_cast<double>(sessions_up) / setup_s, setup_cpu, json(percentiles(lat_tunnel)).c_str(),
       json(percentiles(lat_session)).c_str(), json(percentiles(lat_iccn_ack)).c_str(),
       json(percentiles(lat_scccn_ack)).c_str(), tunnel_collisions, session_collisions, session_collisions_across,
-      ended_by_lns, ended_by_lns ? ms_between(run_start, last_end_by_lns) / 1000 : 0.0,
+      ended_by_lns, ended_by_lns ? ms_between(run_start, last_end_by_lns) / 1000 : 0.0, lat_first_frame.size(),
+      lat_first_frame.empty() ? 0.0 : ms_between(run_start, last_first_frame) / 1000,
+      json(percentiles(lat_first_frame)).c_str(),
       static_cast<unsigned long long>(control_sent - control_sent_at_up),
       static_cast<unsigned long long>(hold_retransmissions), hold_unacked,
       static_cast<unsigned long long>(setup_retransmissions), static_cast<unsigned long long>(retransmissions), static_cast<unsigned long long>(control_sent), teardown_s,
