@@ -99,7 +99,8 @@ max_delay=${delays##*max=}
 none_killed() { [ "$exits" = $CYCLES ] && [ "$killed" = 0 ] && q_is 0 counter pppd_killed; }
 check "2: $exits pppd exits, none by SIGKILL (pppd_killed $(q counter pppd_killed)); stop -> exit at most $max_delay ms" \
   none_killed
-check "2: every pppd exited within 1.5 s of its L2TP session closing" [ "${max_delay:-99999}" -le 1500 ]
+check "2: every pppd exited within 1.5 s of its L2TP session closing" [ "${max_delay:-99999}" -le 1500 ] ||
+  cp "$LOGF" "$VM_OUT/quick_reconnect-daemon.log"
 bench "quick_reconnect: PPP up after L2TP start (cs):$ppp_times; pppd stop -> exit (ms): $delays"
 
 # ===================== 3. the same tunnel ID again =====================
