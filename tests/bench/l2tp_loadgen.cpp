@@ -26,6 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,6 +53,12 @@ using namespace l2tpvpn::l2tp;
 namespace {
 
 double ms_between(TimePoint a, TimePoint b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+// CLOCK_REALTIME in ns: the clock SO_TIMESTAMPNS stamps arrivals with.
+int64_t realtime_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 struct Percentiles {
   size_t n = 0;
@@ -139,6 +146,9 @@ int main(int argc, char** argv) {
   std::vector<int> sockets;
   for (size_t i = 0; i < (n_tunnels + per_socket - 1) / per_socket; ++i) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    // Kernel receive timestamps: an ack's latency without our own wait for a CPU (see wire_ns below).
+    const int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     int buf = 4 << 20;  // past rmem_max as root: a lost datagram costs a 1 s retransmission
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0)
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
@@ -179,6 +189,11 @@ int main(int argc, char** argv) {
   std::map<uint16_t, std::multiset<uint16_t>> lns_session_ids;  // per tunnel
   std::multiset<uint16_t> lns_session_ids_all;
   std::vector<double> lat_tunnel, lat_session, lat_iccn_ack, lat_scccn_ack;
+  // The same acks timed on the wire: from just before our sendto of the SCCCN/ICCN until the kernel stamped the
+  // datagram carrying its ack on arrival (SO_TIMESTAMPNS, CLOCK_REALTIME). Our own scheduling (this process runs
+  // niced beside the LNS on the same CPUs) is then left out: what remains is the LNS's and the loopback's.
+  std::vector<double> wire_iccn_ack, wire_scccn_ack;
+  std::map<std::pair<uint16_t, uint16_t>, int64_t> ack_tx_ns;
   size_t tunnel_collisions = 0, session_collisions = 0, session_collisions_across = 0;
   size_t tunnels_up = 0, sessions_up = 0, tunnels_failed = 0, sessions_failed = 0, tunnels_down_acked = 0;
   std::deque<uint16_t> calls_to_place;  // tunnel IDs, one entry per call
@@ -196,6 +211,7 @@ int main(int argc, char** argv) {
   auto handle_send = [&](const SendDatagram& s, TimePoint now) {
     auto it = socket_of.find(s.tunnel_id);
     const int fd = sockets[it == socket_of.end() ? 0 : it->second];
+    const int64_t tx_ns = realtime_ns();
     sendto(fd, s.bytes.data(), s.bytes.size(), 0, reinterpret_cast<const sockaddr*>(&lns), sizeof lns);
     ++datagrams_sent;
     auto p = decode_packet(s.bytes);
@@ -203,9 +219,12 @@ int main(int argc, char** argv) {
     auto m = decode_message(p->payload, DecodeOptions{});
     if (!m || (m->type != MessageType::kIccn && m->type != MessageType::kScccn)) return;
     auto key = std::make_pair(s.tunnel_id, p->header.ns);
-    if (ack_wait.try_emplace(key, now).second) ack_kind[key] = m->type == MessageType::kIccn ? 'i' : 's';
+    if (ack_wait.try_emplace(key, now).second) {
+      ack_kind[key] = m->type == MessageType::kIccn ? 'i' : 's';
+      ack_tx_ns[key] = tx_ns;
+    }
   };
-  auto handle_receive = [&](ByteView bytes, TimePoint now) {
+  auto handle_receive = [&](ByteView bytes, TimePoint now, int64_t rx_ns) {
     auto p = decode_packet(bytes);
     if (!p) return;
     const Header* h = &p->header;
@@ -220,7 +239,12 @@ int main(int argc, char** argv) {
     }
     for (auto it = ack_wait.lower_bound({h->tunnel_id, 0}); it != ack_wait.end() && it->first.first == h->tunnel_id;) {
       if (seq_before(it->first.second, h->nr)) {
-        (ack_kind[it->first] == 'i' ? lat_iccn_ack : lat_scccn_ack).push_back(ms_between(it->second, now));
+        const bool iccn = ack_kind[it->first] == 'i';
+        (iccn ? lat_iccn_ack : lat_scccn_ack).push_back(ms_between(it->second, now));
+        if (auto tx = ack_tx_ns.find(it->first); tx != ack_tx_ns.end()) {
+          (iccn ? wire_iccn_ack : wire_scccn_ack).push_back(static_cast<double>(rx_ns - tx->second) / 1e6);
+          ack_tx_ns.erase(tx);
+        }
         ack_kind.erase(it->first);
         it = ack_wait.erase(it);
       } else {
@@ -326,12 +350,29 @@ int main(int argc, char** argv) {
       const int fd = sockets[evs[i].data.u32];
       for (;;) {
         sockaddr_in from{};
-        socklen_t len = sizeof from;
-        ssize_t r = recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+        iovec iov{buf.data(), buf.size()};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+        msghdr msg{};
+        msg.msg_name = &from;
+        msg.msg_namelen = sizeof from;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t r = recvmsg(fd, &msg, 0);
         if (r < 0) break;
+        int64_t rx_ns = 0;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec ts;
+            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            rx_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+          }
+        }
+        if (rx_ns == 0) rx_ns = realtime_ns();
         ByteView bytes(buf.data(), static_cast<size_t>(r));
         ++datagrams_received;
-        handle_receive(bytes, now);
+        handle_receive(bytes, now, rx_ns);
         lac.on_datagram(now, from_sockaddr(from), bytes);
         drain(now);
       }
@@ -434,6 +475,7 @@ int main(int argc, char** argv) {
       "\"setup_datagrams_sent\":%llu,\"setup_datagrams_received\":%llu,"
       "\"setup_s\":%.4f,\"tunnels_per_s\":%.1f,\"sessions_per_s\":%.1f,\"loadgen_cpu_s\":%.3f,"
       "\"tunnel_setup_ms\":%s,\"session_setup_ms\":%s,\"iccn_ack_ms\":%s,\"scccn_ack_ms\":%s,"
+      "\"iccn_ack_wire_ms\":%s,\"scccn_ack_wire_ms\":%s,"
       "\"tunnel_id_collisions\":%zu,\"session_id_collisions\":%zu,\"session_ids_shared_across_tunnels\":%zu,"
       "\"sessions_ended_by_lns\":%zu,\"last_end_by_lns_s\":%.3f,"
       "\"ppp_first_frames\":%zu,\"ppp_all_s\":%.4f,\"ppp_first_frame_ms\":%s,"
@@ -445,7 +487,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(setup_received), setup_s, static_cast<double>(tunnels_up) / setup_s,
       static_cast<double>(sessions_up) / setup_s, setup_cpu, json(percentiles(lat_tunnel)).c_str(),
       json(percentiles(lat_session)).c_str(), json(percentiles(lat_iccn_ack)).c_str(),
-      json(percentiles(lat_scccn_ack)).c_str(), tunnel_collisions, session_collisions, session_collisions_across,
+      json(percentiles(lat_scccn_ack)).c_str(), json(percentiles(wire_iccn_ack)).c_str(),
+      json(percentiles(wire_scccn_ack)).c_str(), tunnel_collisions, session_collisions, session_collisions_across,
       ended_by_lns, ended_by_lns ? ms_between(run_start, last_end_by_lns) / 1000 : 0.0, lat_first_frame.size(),
       lat_first_frame.empty() ? 0.0 : ms_between(run_start, last_first_frame) / 1000,
       json(percentiles(lat_first_frame)).c_str(),

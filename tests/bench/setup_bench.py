@@ -347,9 +347,9 @@ def report(results, meta, out_dir):
     by = {}
     for r in results:
         by.setdefault(r["shape"], {})[r["server"]] = r
-    lines += ["| shape | server | tunnels/s | sessions/s (L2TP) | sessions/s (pppd started) | tunnel p50/p99 ms | ICCN ack p50/p99 ms | CPU µs/setup |"
+    lines += ["| shape | server | tunnels/s | sessions/s (L2TP) | sessions/s (pppd started) | tunnel p50/p99 ms | ICCN ack p50/p99 ms | ICCN ack on the wire p50/p99 ms | CPU µs/setup |"
                " ns/datagram | RSS B/unit | ID collisions (tunnel/session) | retransmissions (setup / all) | complete |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for shape, servers in by.items():
         for kind in ("xl2tpd", "l2tpvpnd"):
             r = servers.get(kind)
@@ -361,6 +361,7 @@ def report(results, meta, out_dir):
                 f"{fmt(g['sessions_up'] / r['ppp_started_s'] if r.get('ppp_started_s') else None)} | "
                 f"{fmt(g['tunnel_setup_ms']['p50'], 1)} / {fmt(g['tunnel_setup_ms']['p99'], 1)} | "
                 f"{fmt(g['iccn_ack_ms']['p50'], 2)} / {fmt(g['iccn_ack_ms']['p99'], 2)} | "
+                f"{fmt(g.get('iccn_ack_wire_ms', {}).get('p50'), 2)} / {fmt(g.get('iccn_ack_wire_ms', {}).get('p99'), 2)} | "
                 f"{fmt(r.get('cpu_us_per_setup'), 1)} | {fmt(r.get('ns_per_datagram'))} | "
                 f"{fmt(r.get('rss_per_unit_bytes'))} | {g['tunnel_id_collisions']} / {g['session_id_collisions']} | "
                 f"{g['setup_retransmissions']} / {g['retransmissions']} | {'yes' if g['complete'] else 'NO'} |")
