@@ -226,7 +226,7 @@ void Sessions::on_session_up(TimePoint now, const l2tp::SessionUp& a) {
 
 void Sessions::data_path_ready(TimePoint, uint64_t serial, std::optional<std::string> pty_slave) {
   Session* s = find(serial);
-  if (!s || s->pid != 0 || s->spawning) return;
+  if (!s || s->pid != 0 || s->spawning || s->waiting_start) return;
   if (s->kernel) s->kernel_session = true;
   s->pty_slave = std::move(pty_slave);
   if (!s->l2tp_open) {  // the call ended while its data path was being made
@@ -243,6 +243,25 @@ void Sessions::data_path_failed(TimePoint, uint64_t serial, const std::string& w
 }
 
 void Sessions::spawn(Session& s) {
+  if (starting_ >= config_.max_starting) {
+    s.waiting_start = true;
+    start_queue_.push_back(s.serial);
+    return;
+  }
+  send_spawn(s);
+}
+
+void Sessions::next_starts() {
+  while (starting_ < config_.max_starting && !start_queue_.empty()) {
+    Session* s = find(start_queue_.front());
+    start_queue_.pop_front();
+    if (!s || !s->waiting_start) continue;  // its call ended meanwhile: already finished
+    s->waiting_start = false;
+    send_spawn(*s);
+  }
+}
+
+void Sessions::send_spawn(Session& s) {
   ppp::PppdOptions o;
   if (s.kernel) {
     ppp::KernelDataPath k;
@@ -269,20 +288,24 @@ void Sessions::spawn(Session& s) {
   auto argv = ppp::build_pppd_args(o);
   if (!argv) return refuse(s, "pppd options: " + argv.error().to_string());
   s.spawning = true;
+  ++starting_;
   actions_.push_back(SpawnPppd{s.serial, std::move(*argv)});
 }
 
 void Sessions::pppd_spawn_failed(TimePoint, uint64_t serial, const std::string& why) {
   Session* s = find(serial);
-  if (!s) return;
+  if (!s || !s->spawning) return;
   s->spawning = false;
+  --starting_;
   refuse(*s, "pppd: " + why);
+  next_starts();
 }
 
 void Sessions::pppd_spawned(TimePoint now, uint64_t serial, int pid) {
   Session* s = find(serial);
-  if (!s) return;
+  if (!s || !s->spawning) return;
   s->spawning = false;
+  --starting_;
   s->pid = pid;
   by_pid_[pid] = serial;
   ++counters_.sessions_started;
@@ -293,6 +316,7 @@ void Sessions::pppd_spawned(TimePoint now, uint64_t serial, int pid) {
     set_kill_at(*s, now + std::chrono::milliseconds(config_.ppp.stop_timeout_ms));
     actions_.push_back(SignalPppd{serial, pid, SIGHUP});
   }
+  next_starts();
 }
 
 void Sessions::refuse(Session& s, const std::string& why) {
@@ -514,7 +538,8 @@ void Sessions::update_ppp(const PppSection& ppp, const std::string& users_file) 
 // ---- state ----
 
 SessionPhase Sessions::phase_of(const Session& s) {
-  if (!s.l2tp_open || (s.pid == 0 && !s.spawning) || (s.phase && is_going_down(*s.phase))) return SessionPhase::kClosing;
+  if (!s.l2tp_open || (s.pid == 0 && !s.spawning && !s.waiting_start) || (s.phase && is_going_down(*s.phase)))
+    return SessionPhase::kClosing;
   if (s.ip_up) return SessionPhase::kUp;
   if (s.phase && *s.phase >= ppp::PppPhase::kAuthenticate) return SessionPhase::kAuthenticating;
   return SessionPhase::kStarting;
@@ -555,6 +580,8 @@ std::vector<SessionView> Sessions::views(std::chrono::system_clock::time_point w
 }
 
 void Sessions::release_all() {
+  start_queue_.clear();
+  starting_ = 0;
   while (!sessions_.empty()) {
     Session& s = sessions_.begin()->second;
     s.l2tp_open = false;

@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -63,6 +64,10 @@ struct SessionsConfig {
   // client gets a kernel tunnel. 0/0: off; a tunnel sharing a kernel tunnel's peer address and port then uses the
   // pty path, whatever its mark.
   uint16_t data_port_min = 0, data_port_max = 0;
+  // pppd starts asked for at once (SpawnPppd without its answer yet). Sessions whose data path is ready beyond
+  // that wait their turn in order, holding no argv: a burst of thousands of calls then costs neither memory nor
+  // descriptors for a queue of starts, and the adapter's start thread is kept busy all the same.
+  size_t max_starting = 4;
 };
 
 // ---- actions ----
@@ -203,7 +208,8 @@ class Sessions {
     bool kernel_session = false;  // a kernel session exists
     std::optional<std::string> pty_slave;
     int pid = 0;  // 0 before spawn and once reaped
-    bool spawning = false;  // SpawnPppd sent, no answer yet
+    bool spawning = false;        // SpawnPppd sent, no answer yet
+    bool waiting_start = false;   // data path ready, waiting for a start slot (max_starting)
     bool l2tp_open = true;
     std::optional<ppp::PppPhase> phase, last_phase;
     std::optional<std::string> user;
@@ -214,6 +220,11 @@ class Sessions {
     TimePoint since{};
     std::optional<TimePoint> kill_at;  // SIGKILL then, if pppd still runs (set only while it runs)
   };
+  // pppd start slots: SpawnPppd for `s` now, or a place in start_queue_.
+  void send_spawn(Session& s);
+  void next_starts();
+  std::deque<uint64_t> start_queue_;  // serials waiting for a start slot, in order (finished ones are skipped)
+  size_t starting_ = 0;               // SpawnPppd sent without an answer
   // What the session's view shows as its state.
   static SessionPhase phase_of(const Session& s);
   Sessions(SessionsConfig config, ppp::IpPool pool);

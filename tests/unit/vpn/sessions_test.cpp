@@ -548,6 +548,60 @@ TEST(Sessions, PhaseCountsAreTheViewsStatesCounted) {
                                                        {SessionPhase::kClosing, 1}}));
 }
 
+// At most max_starting pppd starts are asked for at once; the other sessions wait their turn in order (starting,
+// no argv held) and get theirs as answers come, a failed start included.
+TEST(Sessions, PppdStartsWaitTheirTurn) {
+  Fixture f;
+  f.config.pool.range = "10.99.0.10-10.99.0.20";
+  f.config.max_starting = 2;
+  f.build();
+  f.tunnel_up(7);
+  std::vector<uint64_t> serials;
+  std::vector<std::string> spawned;
+  for (uint16_t sid = 70; sid < 74; ++sid) {
+    auto k = only<CreateKernelSession>(f.session_up(7, sid)).at(0);
+    serials.push_back(k.serial);
+    f.core->data_path_ready(f.now, k.serial, std::nullopt);
+    for (const auto& sp : only<SpawnPppd>(f.take())) spawned.push_back(std::to_string(sp.serial));
+  }
+  EXPECT_EQ(spawned, (std::vector<std::string>{std::to_string(serials[0]), std::to_string(serials[1])}));
+  auto wall = std::chrono::system_clock::now();
+  for (const auto& v : f.core->views(wall, f.now)) EXPECT_EQ(v.state, SessionPhase::kStarting);
+  f.core->pppd_spawned(f.now, serials[0], 500);
+  auto a = only<SpawnPppd>(f.take());
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].serial, serials[2]) << "in order";
+  f.core->pppd_spawn_failed(f.now, serials[1], "test");
+  a = only<SpawnPppd>(f.take());
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].serial, serials[3]);
+  f.core->pppd_spawned(f.now, serials[2], 501);
+  f.core->pppd_spawned(f.now, serials[3], 502);
+  EXPECT_TRUE(only<SpawnPppd>(f.take()).empty());
+  EXPECT_EQ(f.core->running_pppd(), 3u);
+}
+
+// A call that ends while its session waits for a start slot is finished at once (there is no process) and never
+// gets a start.
+TEST(Sessions, ACallEndedWhileWaitingForAStartNeverGetsOne) {
+  Fixture f;
+  f.config.max_starting = 1;
+  f.build();
+  f.tunnel_up(7);
+  auto first = only<CreateKernelSession>(f.session_up(7, 70)).at(0);
+  f.core->data_path_ready(f.now, first.serial, std::nullopt);
+  ASSERT_EQ(only<SpawnPppd>(f.take()).size(), 1u);
+  auto second = only<CreateKernelSession>(f.session_up(7, 71)).at(0);
+  f.core->data_path_ready(f.now, second.serial, std::nullopt);
+  EXPECT_TRUE(only<SpawnPppd>(f.take()).empty()) << "waits";
+  auto a = f.session_down(7, 71);
+  EXPECT_EQ(only<ReleaseSession>(a).size(), 1u) << kinds(a);
+  EXPECT_EQ(f.core->session_count(), 1u);
+  EXPECT_EQ(f.core->pool().sessions(), 1u) << "its address is back";
+  f.core->pppd_spawned(f.now, first.serial, 500);
+  EXPECT_TRUE(only<SpawnPppd>(f.take()).empty());
+}
+
 TEST(Sessions, ReleaseAllAtShutdownLeavesNothing) {
   Fixture f;
   f.build();
