@@ -389,7 +389,7 @@ class TextWriter {
   }
 
  private:
-  void name(const char* key) {
+  void name(std::string_view key) {
     if (!first_) out_ += ',';
     first_ = false;
     string(out_, key);
@@ -427,16 +427,10 @@ class TextWriter {
     out_ += '{';
     TextWriter w(out_);
     for (const auto& [k, n] : v.value) {
-      w.name_escaped(k);
+      w.name(display_escape(k));
       w.put(n);
     }
     out_ += '}';
-  }
-  void name_escaped(const std::string& key) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    string(out_, display_escape(key));
-    out_ += ':';
   }
 
   std::string& out_;
